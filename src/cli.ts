@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { main } from './cli/main.js';
+
+const controller = new AbortController();
+// The first Ctrl-C cancels the run (reports are still written); a second one exits at once.
+process.once('SIGINT', () => {
+  controller.abort();
+  process.once('SIGINT', () => process.exit(130));
+});
+
+const useColor = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !process.env.NO_COLOR;
+
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: { write: (t) => process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY), color: useColor(process.stdout) },
+  stderr: { write: (t) => process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY), color: useColor(process.stderr) },
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+});
