@@ -1,0 +1,140 @@
+import type { App, RespondFn, SlashCommand } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
+import { requireView } from '../jobs/view.js';
+import { mayApprove } from '../src/approvals/policy.js';
+import { listChecklistNames, loadChecklistFile, resolveChecklistRef } from '../src/checklist/load.js';
+import { ChecklistError, DeployCheckError, ErrorCode, formatIssue, isCoded } from '../src/errors.js';
+import { deriveRunId } from '../src/run/ids.js';
+import { type Command, parseCommandText } from '../src/slack/command-text.js';
+import { renderHelp, renderNotice, renderRunList, renderStatus, renderUsage } from '../src/slack/render/run.js';
+import type { Tenant } from '../src/store/run-store.js';
+import type { BotDeps } from './deps.js';
+import { incidentCommand } from './incident.js';
+import { userMessage } from './errors.js';
+import { tenantOf } from './tenant.js';
+
+export const SLASH_COMMAND = '/deploy-check';
+
+type Ack = (response?: { response_type: 'ephemeral'; text: string; blocks?: unknown[] }) => Promise<void>;
+
+function ephemeral(rendered: { text: string; blocks?: unknown[] }) {
+  return { response_type: 'ephemeral' as const, ...rendered };
+}
+
+/** `/deploy-check …`: parse, authorise and ack at once; everything slow happens after the ack or in a worker. */
+export function register(app: App, deps: BotDeps): void {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
+    const parsed = parseCommandText(command.text ?? '');
+    if (!parsed.ok) {
+      deps.metrics.commandsTotal.inc({ subcommand: 'invalid', result: 'usage' });
+      await (ack as Ack)(ephemeral(renderUsage(parsed.error)));
+      return;
+    }
+    const tenant = tenantOf(command);
+    const cmd = parsed.command;
+    try {
+      await dispatch(cmd, { command, ack: ack as Ack, respond, client, tenant, deps });
+      deps.metrics.commandsTotal.inc({ subcommand: cmd.kind, result: 'ok' });
+    } catch (err) {
+      deps.metrics.commandsTotal.inc({ subcommand: cmd.kind, result: 'error' });
+      if (!isCoded(err)) deps.log.error({ err, subcommand: cmd.kind }, 'slash command failed');
+      await respond(ephemeral({ text: userMessage(err) })).catch(() => undefined);
+    }
+  });
+}
+
+export interface Ctx {
+  command: SlashCommand;
+  ack: Ack;
+  respond: RespondFn;
+  client: WebClient;
+  tenant: Tenant;
+  deps: BotDeps;
+}
+
+async function dispatch(cmd: Command, ctx: Ctx): Promise<void> {
+  switch (cmd.kind) {
+    case 'help':
+      return ctx.ack(ephemeral(renderHelp(listChecklistNames(ctx.deps.checklistsDir))));
+    case 'run':
+      return startRun(cmd, ctx);
+    case 'list':
+      await ctx.ack();
+      return listRuns(ctx);
+    case 'status':
+      await ctx.ack();
+      return showStatus(cmd.runId, ctx);
+    case 'cancel':
+      await ctx.ack();
+      return cancelRun(cmd.runId, ctx);
+    default:
+      return incidentCommand(cmd, ctx);
+  }
+}
+
+async function startRun(cmd: Extract<Command, { kind: 'run' }>, ctx: Ctx): Promise<void> {
+  const { deps, command } = ctx;
+  let checklist: ReturnType<typeof loadChecklistFile>;
+  try {
+    checklist = loadChecklistFile(resolveChecklistRef(cmd.checklist, deps.checklistsDir), cmd.vars);
+  } catch (err) {
+    if (err instanceof ChecklistError) {
+      return ctx.ack(ephemeral(renderUsage(`checklist "${cmd.checklist}" cannot run:\n${err.issues.slice(0, 5).map(formatIssue).join('\n')}`)));
+    }
+    if (isCoded(err)) return ctx.ack(ephemeral(renderUsage(err.message)));
+    throw err;
+  }
+  const envs = checklist.spec.environments;
+  if (cmd.env && envs && !envs.includes(cmd.env)) {
+    return ctx.ack(ephemeral(renderUsage(`checklist "${cmd.checklist}" accepts environments ${envs.join(', ')}, not "${cmd.env}"`)));
+  }
+  // The request's trigger id makes the run id: a redelivered request maps to the same job, which BullMQ ignores.
+  const runId = deriveRunId({ checklist: checklist.spec.name, digest: checklist.digest, vars: checklist.vars, key: `${ctx.tenant.teamId}:${command.trigger_id}` });
+  await ctx.ack(ephemeral(renderNotice(`Queued run \`${runId}\` of *${checklist.spec.title ?? checklist.spec.name}*${cmd.env ? ` (${cmd.env})` : ''}. Results will appear in a thread in this channel.`)));
+  await enqueueRun(deps.queues, {
+    runId,
+    tenant: ctx.tenant,
+    checklist: cmd.checklist,
+    ...(cmd.env ? { env: cmd.env } : {}),
+    vars: cmd.vars,
+    channel: command.channel_id,
+    requester: command.user_id,
+  });
+}
+
+async function listRuns(ctx: Ctx): Promise<void> {
+  const runs = await ctx.deps.store.listRuns(ctx.tenant, 10);
+  await ctx.respond(ephemeral(renderRunList(runs, ctx.deps.now())));
+}
+
+async function showStatus(runId: string | undefined, ctx: Ctx): Promise<void> {
+  const id = runId ?? (await ctx.deps.store.listRuns(ctx.tenant, 1))[0]?._id;
+  if (!id) {
+    await ctx.respond(ephemeral(renderNotice('No runs yet in this workspace. Start one with `/deploy-check run <checklist>`.')));
+    return;
+  }
+  const { view } = await requireView(ctx.deps.store, ctx.tenant, id, ctx.deps.now());
+  await ctx.respond(ephemeral(renderStatus(view)));
+}
+
+async function cancelRun(runId: string, ctx: Ctx): Promise<void> {
+  const { deps, tenant, command } = ctx;
+  const { view, checklist } = await requireView(deps.store, tenant, runId, deps.now());
+  if (['approved', 'passed', 'rejected', 'cancelled'].includes(view.status)) {
+    await ctx.respond(ephemeral(renderNotice(`Run \`${runId}\` is already ${view.status}.`)));
+    return;
+  }
+  const gates = Array.isArray(checklist.spec.approvals) ? checklist.spec.approvals : checklist.spec.approvals ? [checklist.spec.approvals] : [];
+  const isRequester = command.user_id === view.run.requester;
+  if (!isRequester) {
+    const groups = await deps.groups.groupsOf(ctx.client, tenant.teamId, command.user_id, Object.values(checklist.spec.roles).flatMap((r) => r.groups));
+    const actor = { userId: command.user_id, groups };
+    const allowed = gates.some((g) => mayApprove(actor, { ...g, allowSelfApproval: true }, checklist.spec, view.run.requester).ok);
+    if (!allowed) throw new DeployCheckError(ErrorCode.NotAllowed, 'only the requester or an approver of this checklist may cancel the run');
+  }
+  const first = await deps.store.fact(tenant, runId, 'cancelled', command.user_id);
+  if (first) await deps.store.record(tenant, runId, command.user_id, 'cancelled');
+  await enqueueThreadSync(deps.queues, { runId, tenant, reason: 'cancel' });
+  await ctx.respond(ephemeral(renderNotice(`Run \`${runId}\` is being cancelled.`)));
+}

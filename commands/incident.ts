@@ -1,0 +1,8 @@
+import type { Command } from '../src/slack/command-text.js';
+import { renderNotice } from '../src/slack/render/run.js';
+import type { Ctx } from './deploy-check.js';
+
+/** `deployed`, `report` and `rollback`: the incident-time commands. */
+export async function incidentCommand(cmd: Command, ctx: Ctx): Promise<void> {
+  await ctx.ack({ response_type: 'ephemeral', ...renderNotice(`\`${cmd.kind}\` is not available in this version yet.`) });
+}

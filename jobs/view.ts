@@ -1,0 +1,30 @@
+import { parseChecklist } from '../src/checklist/load.js';
+import type { Checklist } from '../src/checklist/model.js';
+import { DeployCheckError, ErrorCode } from '../src/errors.js';
+import { deriveRunView, type RunView } from '../src/state/run-view.js';
+import type { RunDoc, RunStore, Tenant } from '../src/store/run-store.js';
+
+/** The checklist exactly as the run executed it (from the stored source, not today's file). */
+export function checklistOf(run: RunDoc): Checklist {
+  return parseChecklist(run.source, { file: run.file, vars: run.vars });
+}
+
+/** Loads every fact of a run and derives its view. */
+export async function loadView(store: RunStore, tenant: Tenant, runId: string, now: Date): Promise<{ view: RunView; checklist: Checklist } | undefined> {
+  const run = await store.getRun(tenant, runId);
+  if (!run) return undefined;
+  const [results, ticks, votes, facts] = await Promise.all([
+    store.latestResults(tenant, runId),
+    store.ticksFor(tenant, runId),
+    store.votesFor(tenant, runId),
+    store.factsFor(tenant, runId),
+  ]);
+  const checklist = checklistOf(run);
+  return { view: deriveRunView({ run, checklist, results, ticks, votes, facts, now }), checklist };
+}
+
+export async function requireView(store: RunStore, tenant: Tenant, runId: string, now: Date): Promise<{ view: RunView; checklist: Checklist }> {
+  const loaded = await loadView(store, tenant, runId, now);
+  if (!loaded) throw new DeployCheckError(ErrorCode.NotFound, `no run ${runId} in this workspace`);
+  return loaded;
+}

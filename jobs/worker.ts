@@ -1,0 +1,121 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Job, Worker } from 'bullmq';
+import { loadWorkerConfig } from '../src/config.js';
+import { describeError, isCoded } from '../src/errors.js';
+import { createMetrics } from '../src/http/metrics.js';
+import { configSecrets, createLogger } from '../src/log.js';
+import { slackClientsFor } from '../src/slack/clients.js';
+import { MongoInstallationStore } from '../src/store/installations.js';
+import { connectMongo } from '../src/store/mongo.js';
+import { RunStore } from '../src/store/run-store.js';
+import { type RunJob, runJob, type ThreadJob, threadJob } from './contracts.js';
+import type { WorkerDeps } from './deps.js';
+import { createQueues, workerConnection } from './queues.js';
+import { processRun } from './run-processor.js';
+import { syncThread } from './sync.js';
+
+/** Lock long enough for a slow probe to renew it, short enough that a killed worker's run resumes soon. */
+const LOCK_MS = 15_000;
+
+export interface WorkerHandle {
+  close(): Promise<void>;
+}
+
+/** Creates the queue workers in this process; processors re-parse payloads with their contract. */
+export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle {
+  const prefix = deps.config.QUEUE_PREFIX;
+  const connection = workerConnection(redisUrl);
+  connection.on('error', (err) => deps.log.warn({ err: describeError(err) }, 'redis connection error'));
+  const runs = new Worker<RunJob>(
+    runJob.name,
+    async (job: Job<RunJob>, _token, signal) => processRun(runJob.payload.parse(job.data), deps, signal),
+    { connection, prefix, concurrency: deps.config.WORKER_CONCURRENCY, lockDuration: LOCK_MS, stalledInterval: LOCK_MS, maxStalledCount: 5 },
+  );
+  const thread = new Worker<ThreadJob>(
+    threadJob.name,
+    async (job: Job<ThreadJob>) => {
+      const data = threadJob.payload.parse(job.data);
+      await syncThread(deps, data.tenant, data.runId, { phases: 'all' });
+    },
+    { connection, prefix, concurrency: 8, lockDuration: LOCK_MS, stalledInterval: LOCK_MS },
+  );
+  for (const w of [runs, thread]) {
+    w.on('failed', (job, err) => deps.log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: describeError(err) }, 'job failed'));
+    w.on('error', (err) => deps.log.warn({ queue: w.name, err: describeError(err) }, 'worker error'));
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        // worker.close() waits for active jobs and can hang when Redis is gone: bound it, then force.
+        const graceful = Promise.allSettled([runs.close(), thread.close()]);
+        const timedOut = await Promise.race([graceful.then(() => false), delay(deps.config.SHUTDOWN_TIMEOUT_MS).then(() => true)]);
+        if (timedOut) await Promise.race([Promise.allSettled([runs.close(true), thread.close(true)]), delay(1000)]);
+        connection.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Only variables under the secrets prefix reach checklists (as `${secret:NAME}` for PREFIX+NAME):
+ * otherwise a checklist could send the worker's own Slack token or database URI to any URL.
+ */
+export function checklistSecrets(env: NodeJS.ProcessEnv, prefix: string): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(env)
+      .filter(([k, v]) => k.startsWith(prefix) && v !== undefined)
+      .map(([k, v]) => [k.slice(prefix.length), v]),
+  );
+}
+
+export async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop: () => Promise<void> }> {
+  const config = loadWorkerConfig(env);
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'deploy-check-worker', secrets: configSecrets(config) });
+  const mongo = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
+  const store = new RunStore(mongo.db);
+  await store.ensureIndexes();
+  const queues = createQueues(config.REDIS_URL, config.QUEUE_PREFIX);
+  const deps: WorkerDeps = {
+    config,
+    store,
+    slack: slackClientsFor(config, config.SLACK_BOT_TOKEN ? undefined : new MongoInstallationStore(mongo.db)),
+    queues,
+    log,
+    metrics: createMetrics(),
+    checklistsDir: path.resolve(config.CHECKLISTS_DIR),
+    env: checklistSecrets(env, config.SECRETS_ENV_PREFIX),
+    now: () => new Date(),
+  };
+  const workers = createWorkers(deps, config.REDIS_URL);
+  log.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  return {
+    async stop() {
+      await workers.close();
+      await Promise.allSettled([queues.close(), mongo.close()]);
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  try {
+    const worker = await startWorker(process.env);
+    const shutdown = () => {
+      void worker.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+    if (process.send) process.send({ ready: true });
+  } catch (err) {
+    process.stderr.write(`deploy-check worker: ${isCoded(err) ? err.message : describeError(err)}\n`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) await main();
