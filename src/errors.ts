@@ -66,7 +66,8 @@ export function describeError(err: unknown): string {
     const code = (err as { code?: unknown }).code ?? (cause as { code?: unknown } | undefined)?.code;
     const base = err.message || err.name;
     const causeMsg = cause && cause.message && !base.includes(cause.message) ? `: ${cause.message}` : '';
-    return typeof code === 'string' && !base.includes(code) ? `${base}${causeMsg} (${code})` : `${base}${causeMsg}`;
+    // System codes (ECONNRESET…) help; our own codes are for programs, not for people.
+    return typeof code === 'string' && /^E[A-Z_]+$/.test(code) && !base.includes(code) ? `${base}${causeMsg} (${code})` : `${base}${causeMsg}`;
   }
   return String(err);
 }

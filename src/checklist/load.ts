@@ -98,13 +98,14 @@ function interpolate(doc: Document, vars: Record<string, string>, pos: Positions
     },
     Scalar(key, node) {
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('{{')) return;
-      node.value = node.value.replace(VAR_PATTERN, (whole, name: string) => {
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
+      node.value = node.value.replace(VAR_PATTERN, (whole, name: string, offset: number) => {
         const value = vars[name];
         if (value === undefined) {
           const known = Object.keys(vars);
           issues.push(
-            pos.ofNode(
-              node,
+            pos.at(
+              (node.range?.[0] ?? 0) + quoted + offset,
               name in vars || known.length === 0
                 ? `variable "${name}" has no value: declare it under vars: or pass --var ${name}=…`
                 : `unknown variable "${name}"; declared: ${known.join(', ')}`,
