@@ -108,7 +108,7 @@ class LoadRun {
   issued = 0;
   stopped = false;
   unreachable = false;
-  /** Set once we tear the dispatcher down ourselves: the errors that follows are ours, not the target's. */
+  /** Set once we tear the dispatcher down ourselves: the errors that follow are ours, not the target's. */
   killed = false;
   startedAt = 0;
   lastEndAt = 0;
@@ -125,8 +125,12 @@ class LoadRun {
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: p.method as Dispatcher.HttpMethod,
-      headers: p.headers ?? {},
+      headers: p.headers ?? null,
       body: p.body ?? null,
+      // The run's own deadline and drain period bound every request; undici's per-request
+      // timers would only add work to each request.
+      headersTimeout: 0,
+      bodyTimeout: 0,
     };
     this.accepted = statusMatcher(p.expectStatus);
   }
@@ -157,6 +161,14 @@ class LoadRun {
       this.statusErrors += 1;
       this.firstError ??= `status ${status}`;
     }
+  }
+
+  /** Requests still unanswered when the drain period ends count as failed. */
+  recordStalled(drainMs: number): void {
+    const stalled = this.issued - this.completed;
+    if (stalled <= 0) return;
+    this.netErrors += stalled;
+    this.firstError ??= `${stalled} request${stalled === 1 ? '' : 's'} still unanswered ${formatDuration(drainMs)} after the run ended`;
   }
 
   recordError(err: Error): void {
@@ -191,6 +203,8 @@ class Worker implements Dispatcher.DispatchHandler {
     if (this.#timer === undefined) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    // The slot was claimed but its request never sent.
+    this.run.issued -= 1;
     this.#finish();
   }
 
@@ -312,7 +326,10 @@ async function drive(run: LoadRun, ctx: CheckContext): Promise<void> {
   let drainTimer: NodeJS.Timeout | undefined;
   const stopTimer = setTimeout(() => {
     stop();
-    drainTimer = setTimeout(kill, drainMs);
+    drainTimer = setTimeout(() => {
+      run.recordStalled(drainMs);
+      kill();
+    }, drainMs);
   }, run.plan.runMs);
   ctx.signal.addEventListener('abort', kill, { once: true });
   run.startedAt = performance.now();

@@ -62,9 +62,10 @@ export function openTls(
     if (ctx.signal.aborted) return reject(ctx.signal.reason);
     let socket: tls.TLSSocket;
     try {
-      const sni = target.servername ?? (net.isIP(target.host) ? undefined : target.host);
+      const host = target.host.replace(/^\[|\]$/g, '');
+      const sni = target.servername ?? (net.isIP(host) ? undefined : host);
       socket = tls.connect({
-        ...guardedConnectOptions(target.host, ctx.policy),
+        ...guardedConnectOptions(host, ctx.policy),
         port: target.port,
         ...(sni ? { servername: sni } : {}),
         rejectUnauthorized: false,
@@ -195,7 +196,7 @@ function judgeValidity(cert: tls.PeerCertificate, daysLeft: number, p: Params, f
 }
 
 function judgeIdentity(cert: tls.PeerCertificate, p: Params, f: Findings): void {
-  const name = p.servername ?? p.host;
+  const name = p.servername ?? p.host.replace(/^\[|\]$/g, '');
   const mismatch = tls.checkServerIdentity(name, cert);
   if (mismatch) f.problems.push(mismatch.message);
 }

@@ -26,8 +26,14 @@ export class GroupResolver {
     const key = `${this.prefix}:usergroup:${teamId}:${group}`;
     const cached = await this.redis?.get(key).catch(() => null);
     if (cached) return JSON.parse(cached) as string[];
-    const res = await client.usergroups.users.list({ usergroup: group });
-    const users = (res.users ?? []) as string[];
+    let users: string[];
+    try {
+      const res = await client.usergroups.users.list({ usergroup: group });
+      users = (res.users ?? []) as string[];
+    } catch {
+      // A group that no longer exists (or a missing scope) grants nothing; it must not break the click.
+      return [];
+    }
     await this.redis?.set(key, JSON.stringify(users), 'EX', CACHE_SECONDS).catch(() => undefined);
     return users;
   }

@@ -136,6 +136,16 @@ describe('load', () => {
     expect(out.detail).toBe('timed out after 300 ms');
   });
 
+  it('counts requests left unanswered after the drain period as failed', async () => {
+    const out = await run(
+      { url: `${base}/hang`, connections: 2, duration: '200ms' },
+      makeContext({ timeoutMs: 3000 }),
+    );
+    expect(out.status).toBe('error');
+    expect(out.detail).toBe('2 requests still unanswered 500ms after the run ended');
+    expect(out.metrics).toMatchObject({ requests: 2, errors: 2, errorRate: 1 });
+  });
+
   it('stops when cancelled and reports what it measured', async () => {
     hits = 0;
     const controller = new AbortController();
