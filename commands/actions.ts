@@ -25,15 +25,21 @@ interface Acting {
 
 function teller(respond: RespondFn): (text: string) => Promise<void> {
   return async (text) => {
-    await respond({ response_type: 'ephemeral', replace_original: false, ...renderNotice(text) }).catch(() => undefined);
+    await respond({ response_type: 'ephemeral', replace_original: false, ...renderNotice(text) }).catch(
+      () => undefined,
+    );
   };
 }
 
 async function actorFor(a: Acting, checklist: Checklist): Promise<Actor> {
   const candidates = Object.values(checklist.spec.roles).flatMap((r) => r.groups);
-  const owners = checklist.phases.flatMap((p) => p.items.flatMap((i) => (i.kind === 'manual' ? i.manual.owner : [])));
+  const owners = checklist.phases.flatMap((p) =>
+    p.items.flatMap((i) => (i.kind === 'manual' ? i.manual.owner : [])),
+  );
   for (const o of owners) if ('group' in o) candidates.push(o.group);
-  const groups = candidates.length ? await a.deps.groups.groupsOf(a.client, a.tenant.teamId, a.userId, candidates) : new Set<string>();
+  const groups = candidates.length
+    ? await a.deps.groups.groupsOf(a.client, a.tenant.teamId, a.userId, candidates)
+    : new Set<string>();
   return { userId: a.userId, groups };
 }
 
@@ -41,7 +47,19 @@ async function actorFor(a: Acting, checklist: Checklist): Promise<Actor> {
 export function register(app: App, deps: BotDeps): void {
   const guarded =
     (fn: (args: { body: BlockAction; action: ButtonAction; a: Acting }) => Promise<void>) =>
-    async ({ body, action, ack, respond, client }: { body: BlockAction; action: ButtonAction; ack: () => Promise<void>; respond: RespondFn; client: WebClient }) => {
+    async ({
+      body,
+      action,
+      ack,
+      respond,
+      client,
+    }: {
+      body: BlockAction;
+      action: ButtonAction;
+      ack: () => Promise<void>;
+      respond: RespondFn;
+      client: WebClient;
+    }) => {
       const a: Acting = { tenant: tenantOf(body), userId: body.user.id, client, deps, tell: teller(respond) };
       // Modals need the trigger id within 3 s: those handlers ack themselves after views.open.
       if (action.action_id !== ACTIONS.tickNote && action.action_id !== ACTIONS.reject) await ack();
@@ -53,14 +71,20 @@ export function register(app: App, deps: BotDeps): void {
       }
     };
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.tick, guarded(async ({ action, a }) => {
-    const [runId, key] = decodeValue(action.value ?? '');
-    await tick(a, runId!, key!, undefined);
-  }) as never);
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.tick,
+    guarded(async ({ action, a }) => {
+      const [runId, key] = decodeValue(action.value ?? '');
+      await tick(a, runId!, key!, undefined);
+    }) as never,
+  );
 
   app.action<BlockAction<ButtonAction>>(ACTIONS.tickNote, async ({ body, action, ack, client }) => {
     const [runId, key] = decodeValue((action as ButtonAction).value ?? '');
-    await client.views.open({ trigger_id: body.trigger_id, view: tickNoteModal(runId!, key!, key!) as never });
+    await client.views.open({
+      trigger_id: body.trigger_id,
+      view: tickNoteModal(runId!, key!, key!) as never,
+    });
     await ack();
   });
 
@@ -68,18 +92,30 @@ export function register(app: App, deps: BotDeps): void {
     await ack();
     const [runId, key] = decodeValue(view.private_metadata);
     const note = view.state.values.note?.note?.value ?? undefined;
-    const a: Acting = { tenant: tenantOf(body), userId: body.user.id, client, deps, tell: (t) => dm(client, body.user.id, t) };
+    const a: Acting = {
+      tenant: tenantOf(body),
+      userId: body.user.id,
+      client,
+      deps,
+      tell: (t) => dm(client, body.user.id, t),
+    };
     await tick(a, runId!, key!, note ?? undefined).catch((err: unknown) => a.tell(userMessage(err)));
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.approve, guarded(async ({ action, a }) => {
-    const [runId, gate] = decodeValue(action.value ?? '');
-    await vote(a, runId!, gate!, 'approve');
-  }) as never);
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.approve,
+    guarded(async ({ action, a }) => {
+      const [runId, gate] = decodeValue(action.value ?? '');
+      await vote(a, runId!, gate!, 'approve');
+    }) as never,
+  );
 
   app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ body, action, ack, client }) => {
     const [runId, gate] = decodeValue((action as ButtonAction).value ?? '');
-    await client.views.open({ trigger_id: body.trigger_id, view: rejectModal(runId!, gate!, runId!) as never });
+    await client.views.open({
+      trigger_id: body.trigger_id,
+      view: rejectModal(runId!, gate!, runId!) as never,
+    });
     await ack();
   });
 
@@ -91,14 +127,23 @@ export function register(app: App, deps: BotDeps): void {
     }
     await ack();
     const [runId, gate] = decodeValue(view.private_metadata);
-    const a: Acting = { tenant: tenantOf(body), userId: body.user.id, client, deps, tell: (t) => dm(client, body.user.id, t) };
+    const a: Acting = {
+      tenant: tenantOf(body),
+      userId: body.user.id,
+      client,
+      deps,
+      tell: (t) => dm(client, body.user.id, t),
+    };
     await vote(a, runId!, gate!, 'reject', reason).catch((err: unknown) => a.tell(userMessage(err)));
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.rerun, guarded(async ({ action, a }) => {
-    const [runId, phase] = decodeValue(action.value ?? '');
-    await rerun(a, runId!, phase!);
-  }) as never);
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.rerun,
+    guarded(async ({ action, a }) => {
+      const [runId, phase] = decodeValue(action.value ?? '');
+      await rerun(a, runId!, phase!);
+    }) as never,
+  );
 }
 
 async function dm(client: WebClient, user: string, text: string): Promise<void> {
@@ -107,32 +152,56 @@ async function dm(client: WebClient, user: string, text: string): Promise<void> 
 
 async function openRun(a: Acting, runId: string): Promise<{ view: RunView; checklist: Checklist }> {
   const loaded = await requireView(a.deps.store, a.tenant, runId, a.deps.now());
-  if (CLOSED.has(loaded.view.status)) throw new DeployCheckError(ErrorCode.Conflict, `run ${runId} is ${loaded.view.status}; nothing more can change`);
+  if (CLOSED.has(loaded.view.status))
+    throw new DeployCheckError(
+      ErrorCode.Conflict,
+      `run ${runId} is ${loaded.view.status}; nothing more can change`,
+    );
   return loaded;
 }
 
 async function tick(a: Acting, runId: string, key: string, note: string | undefined): Promise<void> {
   const { checklist } = await openRun(a, runId);
   const item = checklist.phases.flatMap((p) => p.items).find((i) => i.key === key);
-  if (!item || item.kind !== 'manual') throw new DeployCheckError(ErrorCode.NotFound, `no manual item ${key} in run ${runId}`);
+  if (item?.kind !== 'manual')
+    throw new DeployCheckError(ErrorCode.NotFound, `no manual item ${key} in run ${runId}`);
   const decision = mayTick(await actorFor(a, checklist), item.manual.owner, checklist.spec.roles);
-  if (!decision.ok) throw new DeployCheckError(ErrorCode.NotAllowed, `You cannot tick “${item.title}”: ${decision.rule}.`);
-  const first = await a.deps.store.tick(a.tenant, runId, key, { by: a.userId, at: a.deps.now().toISOString(), ...(note ? { note: note.slice(0, 2000) } : {}) });
+  if (!decision.ok)
+    throw new DeployCheckError(ErrorCode.NotAllowed, `You cannot tick “${item.title}”: ${decision.rule}.`);
+  const first = await a.deps.store.tick(a.tenant, runId, key, {
+    by: a.userId,
+    at: a.deps.now().toISOString(),
+    ...(note ? { note: note.slice(0, 2000) } : {}),
+  });
   if (!first) {
     await a.tell(`“${item.title}” was already ticked.`);
     return;
   }
-  await a.deps.store.record(a.tenant, runId, a.userId, 'ticked', { key, ...(note ? { note: note.slice(0, 2000) } : {}) });
+  await a.deps.store.record(a.tenant, runId, a.userId, 'ticked', {
+    key,
+    ...(note ? { note: note.slice(0, 2000) } : {}),
+  });
   await enqueueThreadSync(a.deps.queues, { runId, tenant: a.tenant, reason: 'tick' });
 }
 
-async function vote(a: Acting, runId: string, gateId: string, decision: 'approve' | 'reject', reason?: string): Promise<void> {
+async function vote(
+  a: Acting,
+  runId: string,
+  gateId: string,
+  decision: 'approve' | 'reject',
+  reason?: string,
+): Promise<void> {
   const { view, checklist } = await openRun(a, runId);
   const gate = gatesOf(checklist.spec).find((g) => g.id === gateId);
   if (!gate) throw new DeployCheckError(ErrorCode.NotFound, `no approval gate ${gateId} in run ${runId}`);
-  if (view.status !== 'awaiting-approval') throw new DeployCheckError(ErrorCode.Conflict, `run ${runId} is ${view.status}, not awaiting approval`);
+  if (view.status !== 'awaiting-approval')
+    throw new DeployCheckError(ErrorCode.Conflict, `run ${runId} is ${view.status}, not awaiting approval`);
   const allowed = mayApprove(await actorFor(a, checklist), gate, checklist.spec, view.run.requester);
-  if (!allowed.ok) throw new DeployCheckError(ErrorCode.NotAllowed, `Your ${decision === 'approve' ? 'approval' : 'rejection'} was not counted: ${allowed.rule}.`);
+  if (!allowed.ok)
+    throw new DeployCheckError(
+      ErrorCode.NotAllowed,
+      `Your ${decision === 'approve' ? 'approval' : 'rejection'} was not counted: ${allowed.rule}.`,
+    );
   const first = await a.deps.store.vote(a.tenant, {
     runId,
     gate: gateId,
@@ -147,20 +216,31 @@ async function vote(a: Acting, runId: string, gateId: string, decision: 'approve
     await a.tell('You already voted on this run; each person counts once.');
     return;
   }
-  if (decision === 'reject') await a.deps.store.fact(a.tenant, runId, 'rejected', a.userId, { reason: (reason ?? '').slice(0, 2000) });
-  await a.deps.store.record(a.tenant, runId, a.userId, decision === 'approve' ? 'approved' : 'rejected', { gate: gateId, evidence: view.evidence, ...(reason ? { reason } : {}) });
+  if (decision === 'reject')
+    await a.deps.store.fact(a.tenant, runId, 'rejected', a.userId, { reason: (reason ?? '').slice(0, 2000) });
+  await a.deps.store.record(a.tenant, runId, a.userId, decision === 'approve' ? 'approved' : 'rejected', {
+    gate: gateId,
+    evidence: view.evidence,
+    ...(reason ? { reason } : {}),
+  });
   await enqueueThreadSync(a.deps.queues, { runId, tenant: a.tenant, reason: decision });
 }
 
 async function rerun(a: Acting, runId: string, phase: string): Promise<void> {
   const { view, checklist } = await openRun(a, runId);
-  if (!checklist.phases.some((p) => p.id === phase)) throw new DeployCheckError(ErrorCode.NotFound, `no phase ${phase} in run ${runId}`);
-  if (view.runningPhases.includes(phase)) throw new DeployCheckError(ErrorCode.Conflict, `phase ${phase} is already running`);
+  if (!checklist.phases.some((p) => p.id === phase))
+    throw new DeployCheckError(ErrorCode.NotFound, `no phase ${phase} in run ${runId}`);
+  if (view.runningPhases.includes(phase))
+    throw new DeployCheckError(ErrorCode.Conflict, `phase ${phase} is already running`);
   const facts = await a.deps.store.factsFor(a.tenant, runId);
   const round = nextRound(facts);
   // The round number is a unique fact: of two simultaneous clicks, one re-runs and one is told.
   const first = await a.deps.store.fact(a.tenant, runId, `rerun:${round}`, a.userId, { phases: [phase] });
-  if (!first) throw new DeployCheckError(ErrorCode.Conflict, 'someone just re-ran a phase of this run; wait for it to finish');
+  if (!first)
+    throw new DeployCheckError(
+      ErrorCode.Conflict,
+      'someone just re-ran a phase of this run; wait for it to finish',
+    );
   await a.deps.store.record(a.tenant, runId, a.userId, 'rerun', { phase, round });
   await enqueueRun(a.deps.queues, {
     runId,

@@ -7,11 +7,17 @@ import { listChecklistNames, loadChecklistFile, resolveChecklistRef } from '../s
 import { ChecklistError, DeployCheckError, ErrorCode, formatIssue, isCoded } from '../src/errors.js';
 import { deriveRunId } from '../src/run/ids.js';
 import { type Command, parseCommandText } from '../src/slack/command-text.js';
-import { renderHelp, renderNotice, renderRunList, renderStatus, renderUsage } from '../src/slack/render/run.js';
+import {
+  renderHelp,
+  renderNotice,
+  renderRunList,
+  renderStatus,
+  renderUsage,
+} from '../src/slack/render/run.js';
 import type { Tenant } from '../src/store/run-store.js';
 import type { BotDeps } from './deps.js';
-import { incidentCommand } from './incident.js';
 import { userMessage } from './errors.js';
+import { incidentCommand } from './incident.js';
 import { tenantOf } from './tenant.js';
 
 export const SLASH_COMMAND = '/deploy-check';
@@ -80,18 +86,39 @@ async function startRun(cmd: Extract<Command, { kind: 'run' }>, ctx: Ctx): Promi
     checklist = loadChecklistFile(resolveChecklistRef(cmd.checklist, deps.checklistsDir), cmd.vars);
   } catch (err) {
     if (err instanceof ChecklistError) {
-      return ctx.ack(ephemeral(renderUsage(`checklist "${cmd.checklist}" cannot run:\n${err.issues.slice(0, 5).map(formatIssue).join('\n')}`)));
+      return ctx.ack(
+        ephemeral(
+          renderUsage(
+            `checklist "${cmd.checklist}" cannot run:\n${err.issues.slice(0, 5).map(formatIssue).join('\n')}`,
+          ),
+        ),
+      );
     }
     if (isCoded(err)) return ctx.ack(ephemeral(renderUsage(err.message)));
     throw err;
   }
   const envs = checklist.spec.environments;
   if (cmd.env && envs && !envs.includes(cmd.env)) {
-    return ctx.ack(ephemeral(renderUsage(`checklist "${cmd.checklist}" accepts environments ${envs.join(', ')}, not "${cmd.env}"`)));
+    return ctx.ack(
+      ephemeral(
+        renderUsage(`checklist "${cmd.checklist}" accepts environments ${envs.join(', ')}, not "${cmd.env}"`),
+      ),
+    );
   }
   // The request's trigger id makes the run id: a redelivered request maps to the same job, which BullMQ ignores.
-  const runId = deriveRunId({ checklist: checklist.spec.name, digest: checklist.digest, vars: checklist.vars, key: `${ctx.tenant.teamId}:${command.trigger_id}` });
-  await ctx.ack(ephemeral(renderNotice(`Queued run \`${runId}\` of *${checklist.spec.title ?? checklist.spec.name}*${cmd.env ? ` (${cmd.env})` : ''}. Results will appear in a thread in this channel.`)));
+  const runId = deriveRunId({
+    checklist: checklist.spec.name,
+    digest: checklist.digest,
+    vars: checklist.vars,
+    key: `${ctx.tenant.teamId}:${command.trigger_id}`,
+  });
+  await ctx.ack(
+    ephemeral(
+      renderNotice(
+        `Queued run \`${runId}\` of *${checklist.spec.title ?? checklist.spec.name}*${cmd.env ? ` (${cmd.env})` : ''}. Results will appear in a thread in this channel.`,
+      ),
+    ),
+  );
   await enqueueRun(deps.queues, {
     runId,
     tenant: ctx.tenant,
@@ -111,7 +138,11 @@ async function listRuns(ctx: Ctx): Promise<void> {
 async function showStatus(runId: string | undefined, ctx: Ctx): Promise<void> {
   const id = runId ?? (await ctx.deps.store.listRuns(ctx.tenant, 1))[0]?._id;
   if (!id) {
-    await ctx.respond(ephemeral(renderNotice('No runs yet in this workspace. Start one with `/deploy-check run <checklist>`.')));
+    await ctx.respond(
+      ephemeral(
+        renderNotice('No runs yet in this workspace. Start one with `/deploy-check run <checklist>`.'),
+      ),
+    );
     return;
   }
   const { view } = await requireView(ctx.deps.store, ctx.tenant, id, ctx.deps.now());
@@ -125,13 +156,28 @@ async function cancelRun(runId: string, ctx: Ctx): Promise<void> {
     await ctx.respond(ephemeral(renderNotice(`Run \`${runId}\` is already ${view.status}.`)));
     return;
   }
-  const gates = Array.isArray(checklist.spec.approvals) ? checklist.spec.approvals : checklist.spec.approvals ? [checklist.spec.approvals] : [];
+  const gates = Array.isArray(checklist.spec.approvals)
+    ? checklist.spec.approvals
+    : checklist.spec.approvals
+      ? [checklist.spec.approvals]
+      : [];
   const isRequester = command.user_id === view.run.requester;
   if (!isRequester) {
-    const groups = await deps.groups.groupsOf(ctx.client, tenant.teamId, command.user_id, Object.values(checklist.spec.roles).flatMap((r) => r.groups));
+    const groups = await deps.groups.groupsOf(
+      ctx.client,
+      tenant.teamId,
+      command.user_id,
+      Object.values(checklist.spec.roles).flatMap((r) => r.groups),
+    );
     const actor = { userId: command.user_id, groups };
-    const allowed = gates.some((g) => mayApprove(actor, { ...g, allowSelfApproval: true }, checklist.spec, view.run.requester).ok);
-    if (!allowed) throw new DeployCheckError(ErrorCode.NotAllowed, 'only the requester or an approver of this checklist may cancel the run');
+    const allowed = gates.some(
+      (g) => mayApprove(actor, { ...g, allowSelfApproval: true }, checklist.spec, view.run.requester).ok,
+    );
+    if (!allowed)
+      throw new DeployCheckError(
+        ErrorCode.NotAllowed,
+        'only the requester or an approver of this checklist may cancel the run',
+      );
   }
   const first = await deps.store.fact(tenant, runId, 'cancelled', command.user_id);
   if (first) await deps.store.record(tenant, runId, command.user_id, 'cancelled');

@@ -4,5 +4,8 @@ import type { Ctx } from './deploy-check.js';
 
 /** `deployed`, `report` and `rollback`: the incident-time commands. */
 export async function incidentCommand(cmd: Command, ctx: Ctx): Promise<void> {
-  await ctx.ack({ response_type: 'ephemeral', ...renderNotice(`\`${cmd.kind}\` is not available in this version yet.`) });
+  await ctx.ack({
+    response_type: 'ephemeral',
+    ...renderNotice(`\`${cmd.kind}\` is not available in this version yet.`),
+  });
 }

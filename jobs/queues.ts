@@ -1,7 +1,16 @@
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DeployCheckError, describeError, ErrorCode } from '../src/errors.js';
-import { type MonitorJob, monitorJob, type RollbackJob, rollbackJob, type RunJob, runJob, type ThreadJob, threadJob } from './contracts.js';
+import {
+  type MonitorJob,
+  monitorJob,
+  type RollbackJob,
+  type RunJob,
+  rollbackJob,
+  runJob,
+  type ThreadJob,
+  threadJob,
+} from './contracts.js';
 
 /** How long a thread re-render waits to gather more interactions into one Slack write. */
 export const THREAD_COALESCE_MS = 500;
@@ -32,7 +41,11 @@ export function producerConnection(url: string, extra: RedisOptions = {}): Redis
 
 /** Worker connection: BullMQ requires blocking commands to wait forever. */
 export function workerConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (times) => Math.min(times * 200, 2000) });
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(times * 200, 2000),
+  });
 }
 
 export function createQueues(url: string, prefix: string): Queues {
@@ -40,10 +53,40 @@ export function createQueues(url: string, prefix: string): Queues {
   // Errors surface on the add() calls; the emitter's copy would only crash the process.
   connection.on('error', () => undefined);
   const common = { connection, prefix };
-  const runs = new Queue<RunJob>(runJob.name, { ...common, defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 7 * 86_400 }, removeOnFail: { age: 30 * 86_400 } } });
-  const thread = new Queue<ThreadJob>(threadJob.name, { ...common, defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: true, removeOnFail: { age: 86_400 } } });
-  const monitors = new Queue<MonitorJob>(monitorJob.name, { ...common, defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { age: 7 * 86_400 } } });
-  const rollback = new Queue<RollbackJob>(rollbackJob.name, { ...common, defaultJobOptions: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 30 * 86_400 } } });
+  const runs = new Queue<RunJob>(runJob.name, {
+    ...common,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 7 * 86_400 },
+      removeOnFail: { age: 30 * 86_400 },
+    },
+  });
+  const thread = new Queue<ThreadJob>(threadJob.name, {
+    ...common,
+    defaultJobOptions: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: true,
+      removeOnFail: { age: 86_400 },
+    },
+  });
+  const monitors = new Queue<MonitorJob>(monitorJob.name, {
+    ...common,
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: { age: 7 * 86_400 },
+    },
+  });
+  const rollback = new Queue<RollbackJob>(rollbackJob.name, {
+    ...common,
+    defaultJobOptions: {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 30 * 86_400 },
+    },
+  });
   for (const q of [runs, thread, monitors, rollback]) q.on('error', () => undefined);
   return {
     runs,
@@ -59,7 +102,9 @@ export function createQueues(url: string, prefix: string): Queues {
 }
 
 export function queueUnavailable(err: unknown): DeployCheckError {
-  return new DeployCheckError(ErrorCode.QueueUnavailable, `queue unavailable (${describeError(err)})`, { cause: err });
+  return new DeployCheckError(ErrorCode.QueueUnavailable, `queue unavailable (${describeError(err)})`, {
+    cause: err,
+  });
 }
 
 /** Enqueues a run; the run id is the job id, so a redelivered request is ignored by BullMQ. */
@@ -78,7 +123,10 @@ export async function enqueueRun(queues: Queues, job: RunJob): Promise<void> {
  */
 export async function enqueueThreadSync(queues: Queues, job: ThreadJob): Promise<void> {
   try {
-    await queues.thread.add('sync', job, { delay: THREAD_COALESCE_MS, deduplication: { id: `sync-${job.runId}`, ttl: THREAD_COALESCE_MS } });
+    await queues.thread.add('sync', job, {
+      delay: THREAD_COALESCE_MS,
+      deduplication: { id: `sync-${job.runId}`, ttl: THREAD_COALESCE_MS },
+    });
   } catch (err) {
     throw queueUnavailable(err);
   }

@@ -25,13 +25,20 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
   const checklist = data.rerun ? await storedChecklist(deps, tenant, runId) : await loadForRun(data, deps);
   if (!data.rerun) await deps.store.createRun(runDoc(data, checklist, deps.now()));
   const firstStart = await deps.store.fact(tenant, runId, round === 0 ? 'started' : `rerun-started:${round}`);
-  if (firstStart) await deps.store.record(tenant, runId, data.requester, round === 0 ? 'run-started' : 'phase-rerun', { round, phases: data.rerun?.phases });
+  if (firstStart)
+    await deps.store.record(tenant, runId, data.requester, round === 0 ? 'run-started' : 'phase-rerun', {
+      round,
+      phases: data.rerun?.phases,
+    });
 
   const client = await deps.slack.forTenant(tenant);
   const initial = await requireView(deps.store, tenant, runId, deps.now());
   if (initial.view.status === 'cancelled') return;
   const writer = writerFor(deps, client, tenant, initial.view);
-  const parentTs = await writer.write('parent', (await import('../src/slack/render/run.js')).renderParent(initial.view, envOpt(data)));
+  const parentTs = await writer.write(
+    'parent',
+    (await import('../src/slack/render/run.js')).renderParent(initial.view, envOpt(data)),
+  );
 
   const prior = await priorResults(deps, tenant, runId, round);
   const cancel = new AbortController();
@@ -69,11 +76,15 @@ async function onRunEvent(
   if (event.type === 'item-finished') {
     if (event.result.status === 'pending') return;
     await ctx.deps.store.recordResult(ctx.tenant, ctx.runId, ctx.round, event.result);
-    ctx.deps.metrics.probeSeconds.observe({ type: event.result.type, status: event.result.status }, event.result.durationMs / 1000);
+    ctx.deps.metrics.probeSeconds.observe(
+      { type: event.result.type, status: event.result.status },
+      event.result.durationMs / 1000,
+    );
     ctx.phases.touch(event.result.phaseId);
   } else if (event.type === 'phase-finished') {
     if (event.phase.status === 'skipped') {
-      for (const item of event.phase.items) await ctx.deps.store.recordResult(ctx.tenant, ctx.runId, ctx.round, item);
+      for (const item of event.phase.items)
+        await ctx.deps.store.recordResult(ctx.tenant, ctx.runId, ctx.round, item);
     }
     await ctx.deps.store.fact(ctx.tenant, ctx.runId, `phase-done:${event.phase.id}:${ctx.round}`);
     await ctx.phases.flush(event.phase.id);
@@ -88,7 +99,11 @@ async function loadForRun(data: RunJob, deps: WorkerDeps): Promise<Checklist> {
     // A checklist that does not load will not load on retry either.
     const client = await deps.slack.forTenant(data.tenant);
     await client.chat
-      .postEphemeral({ channel: data.channel, user: data.requester, ...renderNotice(`Run ${data.runId} could not start: ${err.message}`) } as never)
+      .postEphemeral({
+        channel: data.channel,
+        user: data.requester,
+        ...renderNotice(`Run ${data.runId} could not start: ${err.message}`),
+      } as never)
       .catch((e: unknown) => deps.log.warn({ err: describeError(e) }, 'could not tell the requester'));
     throw new UnrecoverableError(err.message);
   }
@@ -122,12 +137,22 @@ function runDoc(data: RunJob, checklist: Checklist, now: Date): RunDoc {
 }
 
 /** Results this round already recorded before a crash: the engine reuses them instead of measuring again. */
-async function priorResults(deps: WorkerDeps, tenant: Tenant, runId: string, round: number): Promise<Map<string, ItemResult>> {
+async function priorResults(
+  deps: WorkerDeps,
+  tenant: Tenant,
+  runId: string,
+  round: number,
+): Promise<Map<string, ItemResult>> {
   const docs = await deps.store.results.find({ runId, teamId: tenant.teamId, round }).toArray();
   return new Map(docs.map((d) => [d.key, d.result]));
 }
 
-function pollCancellation(deps: WorkerDeps, tenant: Tenant, runId: string, cancel: AbortController): () => void {
+function pollCancellation(
+  deps: WorkerDeps,
+  tenant: Tenant,
+  runId: string,
+  cancel: AbortController,
+): () => void {
   const timer = setInterval(() => {
     deps.store.facts
       .findOne({ _id: `${runId}|cancelled`, teamId: tenant.teamId })
@@ -164,11 +189,22 @@ class PhaseMessages {
     const now = Date.now();
     if (!this.started.has(phaseId)) this.started.set(phaseId, now);
     const last = this.lastWrite.get(phaseId);
-    const due = last === undefined ? this.started.get(phaseId)! + this.deps.config.SLACK_PHASE_FIRST_WRITE_MS : last + this.deps.config.SLACK_UPDATE_INTERVAL_MS;
-    const timer = setTimeout(() => {
-      this.timers.delete(phaseId);
-      this.enqueue(phaseId).catch((err: unknown) => this.deps.log.warn({ runId: this.runId, err: describeError(err) }, 'intermediate phase update failed'));
-    }, Math.max(0, due - now));
+    const due =
+      last === undefined
+        ? this.started.get(phaseId)! + this.deps.config.SLACK_PHASE_FIRST_WRITE_MS
+        : last + this.deps.config.SLACK_UPDATE_INTERVAL_MS;
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(phaseId);
+        this.enqueue(phaseId).catch((err: unknown) =>
+          this.deps.log.warn(
+            { runId: this.runId, err: describeError(err) },
+            'intermediate phase update failed',
+          ),
+        );
+      },
+      Math.max(0, due - now),
+    );
     timer.unref();
     this.timers.set(phaseId, timer);
   }

@@ -6,7 +6,14 @@ import type { RunStatus, Tenant } from '../src/store/run-store.js';
 import type { WorkerDeps } from './deps.js';
 import { loadView } from './view.js';
 
-const CLOSED: ReadonlySet<RunStatus> = new Set(['approved', 'passed', 'rejected', 'cancelled', 'expired', 'errored']);
+const CLOSED: ReadonlySet<RunStatus> = new Set([
+  'approved',
+  'passed',
+  'rejected',
+  'cancelled',
+  'expired',
+  'errored',
+]);
 
 export function writerFor(deps: WorkerDeps, client: WebClient, tenant: Tenant, view: RunView): ThreadWriter {
   return new ThreadWriter(deps.store, client, tenant, view.run._id, view.run.channel);
@@ -17,7 +24,12 @@ export function writerFor(deps: WorkerDeps, client: WebClient, tenant: Tenant, v
  * pass, closes the run (once, by a unique fact) when it is decided, and rewrites only the
  * messages whose content changed.
  */
-export async function syncThread(deps: WorkerDeps, tenant: Tenant, runId: string, opts: { phases?: 'all' | string[] } = {}): Promise<RunView | undefined> {
+export async function syncThread(
+  deps: WorkerDeps,
+  tenant: Tenant,
+  runId: string,
+  opts: { phases?: 'all' | string[] } = {},
+): Promise<RunView | undefined> {
   let loaded = await loadView(deps.store, tenant, runId, deps.now());
   if (!loaded) return undefined;
   let { view } = loaded;
@@ -28,8 +40,12 @@ export async function syncThread(deps: WorkerDeps, tenant: Tenant, runId: string
   }
   const client = await deps.slack.forTenant(tenant);
   const writer = writerFor(deps, client, tenant, view);
-  const parentTs = await writer.write('parent', renderParent(view, { ...(view.run.env ? { env: view.run.env } : {}) }));
-  const phases = opts.phases === undefined || opts.phases === 'all' ? view.phases.map((p) => p.id) : opts.phases;
+  const parentTs = await writer.write(
+    'parent',
+    renderParent(view, { ...(view.run.env ? { env: view.run.env } : {}) }),
+  );
+  const phases =
+    opts.phases === undefined || opts.phases === 'all' ? view.phases.map((p) => p.id) : opts.phases;
   for (const id of phases) {
     const posted = await deps.store.getMessage(tenant, runId, `phase:${id}`);
     // Phases not yet posted belong to the run job, which posts them as they finish.
@@ -39,7 +55,11 @@ export async function syncThread(deps: WorkerDeps, tenant: Tenant, runId: string
     const closedNow = await deps.store.fact(tenant, runId, 'closed', undefined, { status: view.status });
     const signoff = await deps.store.getMessage(tenant, runId, 'signoff');
     if (closedNow || !signoff?.ts) await writer.write('signoff', renderSignoff(view), parentTs);
-    if (closedNow) await deps.store.record(tenant, runId, 'deploy-check', 'closed', { status: view.status, evidence: view.evidence });
+    if (closedNow)
+      await deps.store.record(tenant, runId, 'deploy-check', 'closed', {
+        status: view.status,
+        evidence: view.evidence,
+      });
   }
   await deps.store.setStatus(tenant, runId, view.status, view.outcome);
   return view;

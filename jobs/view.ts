@@ -10,7 +10,12 @@ export function checklistOf(run: RunDoc): Checklist {
 }
 
 /** Loads every fact of a run and derives its view. */
-export async function loadView(store: RunStore, tenant: Tenant, runId: string, now: Date): Promise<{ view: RunView; checklist: Checklist } | undefined> {
+export async function loadView(
+  store: RunStore,
+  tenant: Tenant,
+  runId: string,
+  now: Date,
+): Promise<{ view: RunView; checklist: Checklist } | undefined> {
   const run = await store.getRun(tenant, runId);
   if (!run) return undefined;
   const [results, ticks, votes, facts] = await Promise.all([
@@ -23,7 +28,12 @@ export async function loadView(store: RunStore, tenant: Tenant, runId: string, n
   return { view: deriveRunView({ run, checklist, results, ticks, votes, facts, now }), checklist };
 }
 
-export async function requireView(store: RunStore, tenant: Tenant, runId: string, now: Date): Promise<{ view: RunView; checklist: Checklist }> {
+export async function requireView(
+  store: RunStore,
+  tenant: Tenant,
+  runId: string,
+  now: Date,
+): Promise<{ view: RunView; checklist: Checklist }> {
   const loaded = await loadView(store, tenant, runId, now);
   if (!loaded) throw new DeployCheckError(ErrorCode.NotFound, `no run ${runId} in this workspace`);
   return loaded;

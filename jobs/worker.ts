@@ -30,7 +30,14 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
   const runs = new Worker<RunJob>(
     runJob.name,
     async (job: Job<RunJob>, _token, signal) => processRun(runJob.payload.parse(job.data), deps, signal),
-    { connection, prefix, concurrency: deps.config.WORKER_CONCURRENCY, lockDuration: LOCK_MS, stalledInterval: LOCK_MS, maxStalledCount: 5 },
+    {
+      connection,
+      prefix,
+      concurrency: deps.config.WORKER_CONCURRENCY,
+      lockDuration: LOCK_MS,
+      stalledInterval: LOCK_MS,
+      maxStalledCount: 5,
+    },
   );
   const thread = new Worker<ThreadJob>(
     threadJob.name,
@@ -41,7 +48,12 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
     { connection, prefix, concurrency: 8, lockDuration: LOCK_MS, stalledInterval: LOCK_MS },
   );
   for (const w of [runs, thread]) {
-    w.on('failed', (job, err) => deps.log.warn({ queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: describeError(err) }, 'job failed'));
+    w.on('failed', (job, err) =>
+      deps.log.warn(
+        { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: describeError(err) },
+        'job failed',
+      ),
+    );
     w.on('error', (err) => deps.log.warn({ queue: w.name, err: describeError(err) }, 'worker error'));
   }
   let closing: Promise<void> | undefined;
@@ -50,8 +62,12 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
       closing ??= (async () => {
         // worker.close() waits for active jobs and can hang when Redis is gone: bound it, then force.
         const graceful = Promise.allSettled([runs.close(), thread.close()]);
-        const timedOut = await Promise.race([graceful.then(() => false), delay(deps.config.SHUTDOWN_TIMEOUT_MS).then(() => true)]);
-        if (timedOut) await Promise.race([Promise.allSettled([runs.close(true), thread.close(true)]), delay(1000)]);
+        const timedOut = await Promise.race([
+          graceful.then(() => false),
+          delay(deps.config.SHUTDOWN_TIMEOUT_MS).then(() => true),
+        ]);
+        if (timedOut)
+          await Promise.race([Promise.allSettled([runs.close(true), thread.close(true)]), delay(1000)]);
         connection.disconnect();
       })();
       return closing;
@@ -77,7 +93,11 @@ export function checklistSecrets(env: NodeJS.ProcessEnv, prefix: string): NodeJS
 
 export async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop: () => Promise<void> }> {
   const config = loadWorkerConfig(env);
-  const log = createLogger({ level: config.LOG_LEVEL, name: 'deploy-check-worker', secrets: configSecrets(config) });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    name: 'deploy-check-worker',
+    secrets: configSecrets(config),
+  });
   const mongo = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const store = new RunStore(mongo.db);
   await store.ensureIndexes();

@@ -28,7 +28,10 @@ function waitForPort(port: number, child: ChildProcess, name: string, timeoutMs 
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
-      if (child.exitCode !== null) return reject(new Error(`${name} exited with code ${child.exitCode}`));
+      if (child.exitCode !== null) {
+        reject(new Error(`${name} exited with code ${child.exitCode}`));
+        return;
+      }
       const sock = net.connect(port, '127.0.0.1');
       sock.once('connect', () => {
         sock.destroy();
@@ -36,7 +39,10 @@ function waitForPort(port: number, child: ChildProcess, name: string, timeoutMs 
       });
       sock.once('error', () => {
         sock.destroy();
-        if (Date.now() > deadline) return reject(new Error(`${name} did not listen on ${port} within ${timeoutMs} ms`));
+        if (Date.now() > deadline) {
+          reject(new Error(`${name} did not listen on ${port} within ${timeoutMs} ms`));
+          return;
+        }
         setTimeout(attempt, 50);
       });
     };
@@ -51,18 +57,38 @@ function which(cmd: string): string | undefined {
 
 export async function startRedis(port?: number): Promise<{ url: string; child: ChildProcess; port: number }> {
   const bin = which('redis-server');
-  if (!bin) throw new Error('redis-server is not installed (apt-get install -y redis-server, or run .ci/run)');
+  if (!bin)
+    throw new Error('redis-server is not installed (apt-get install -y redis-server, or run .ci/run)');
   const p = port ?? (await freePort());
-  const child = spawn(bin, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
-    stdio: 'ignore',
-  });
+  const child = spawn(
+    bin,
+    [
+      '--port',
+      String(p),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
   await waitForPort(p, child, 'redis-server');
   return { url: `redis://127.0.0.1:${p}`, child, port: p };
 }
 
-export async function startMongoServer(port?: number): Promise<{ uri: string; child: ChildProcess; dir: string; port: number }> {
+export async function startMongoServer(
+  port?: number,
+): Promise<{ uri: string; child: ChildProcess; dir: string; port: number }> {
   if (!existsSync(mongoServerBinary)) {
-    throw new Error(`${path.relative(root, mongoServerBinary)} is not built (bash scripts/build-mongo-server.sh needs Go)`);
+    throw new Error(
+      `${path.relative(root, mongoServerBinary)} is not built (bash scripts/build-mongo-server.sh needs Go)`,
+    );
   }
   const p = port ?? (await freePort());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-ferret-'));

@@ -17,14 +17,19 @@ import { RunStore } from './store/run-store.js';
 /** The bot process: receives Slack requests, acks, records facts and enqueues. Any number may run side by side. */
 export async function startBot(env: NodeJS.ProcessEnv): Promise<{ port: number; stop: () => Promise<void> }> {
   const config = loadConfig(env);
-  const log = createLogger({ level: config.LOG_LEVEL, name: 'deploy-check-bot', secrets: configSecrets(config) });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    name: 'deploy-check-bot',
+    secrets: configSecrets(config),
+  });
   const mongo = await connectMongo(config.MONGODB_URI, config.MONGODB_DB);
   const store = new RunStore(mongo.db);
   await store.ensureIndexes();
   const queues = createQueues(config.REDIS_URL, config.QUEUE_PREFIX);
   const metrics = createMetrics(async () => {
     const out: Record<string, number> = {};
-    for (const q of [queues.runs, queues.thread, queues.monitors, queues.rollback]) out[q.name] = await q.count();
+    for (const q of [queues.runs, queues.thread, queues.monitors, queues.rollback])
+      out[q.name] = await q.count();
     return out;
   });
   const deps: BotDeps = {
@@ -68,7 +73,10 @@ export async function startBot(env: NodeJS.ProcessEnv): Promise<{ port: number; 
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await Promise.allSettled([app.stop(), opsServer ? new Promise((r) => opsServer!.close(r)) : Promise.resolve()]);
+      await Promise.allSettled([
+        app.stop(),
+        opsServer ? new Promise((r) => opsServer!.close(r)) : Promise.resolve(),
+      ]);
       await Promise.allSettled([queues.close(), mongo.close()]);
     })();
     return stopping;

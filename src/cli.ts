@@ -11,8 +11,16 @@ process.once('SIGINT', () => {
 const useColor = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !process.env.NO_COLOR;
 
 process.exitCode = await main(process.argv.slice(2), {
-  stdout: { write: (t) => process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY), color: useColor(process.stdout) },
-  stderr: { write: (t) => process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY), color: useColor(process.stderr) },
+  stdout: {
+    write: (t) => process.stdout.write(t),
+    isTTY: Boolean(process.stdout.isTTY),
+    color: useColor(process.stdout),
+  },
+  stderr: {
+    write: (t) => process.stderr.write(t),
+    isTTY: Boolean(process.stderr.isTTY),
+    color: useColor(process.stderr),
+  },
   env: process.env,
   cwd: process.cwd(),
   signal: controller.signal,

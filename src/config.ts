@@ -3,54 +3,73 @@ import { DeployCheckError, ErrorCode } from './errors.js';
 
 /** Empty strings count as unset, so `FOO=` in a compose file does not pass as a value. */
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
-const requiredString = (what: string) => z.preprocess((v) => (v === '' ? undefined : v), z.string({ error: `${what} is not set` }).min(1));
+const requiredString = (what: string) =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.string({ error: `${what} is not set` }).min(1));
 const port = z.coerce.number().int().min(0).max(65535);
 
 const envShape = z.object({
-    SLACK_SIGNING_SECRET: requiredString('SLACK_SIGNING_SECRET (Basic Information → Signing Secret of the Slack app)'),
-    /** Single-workspace mode. */
-    SLACK_BOT_TOKEN: optionalString,
-    /** Multi-workspace (OAuth) mode. */
-    SLACK_CLIENT_ID: optionalString,
-    SLACK_CLIENT_SECRET: optionalString,
-    SLACK_STATE_SECRET: optionalString,
-    /** Socket Mode for local development. */
-    SLACK_APP_TOKEN: optionalString,
-    SLACK_SOCKET_MODE: z.stringbool().default(false),
-    /** Only tests and self-hosted proxies set this. */
-    SLACK_API_URL: optionalString,
-    REDIS_URL: requiredString('REDIS_URL (e.g. redis://localhost:6379)'),
-    MONGODB_URI: requiredString('MONGODB_URI (e.g. mongodb://localhost:27017/deploy-check)'),
-    MONGODB_DB: z.string().default('deploy-check'),
-    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('deploy-check'),
-    CHECKLISTS_DIR: z.string().default('checklists'),
-    PORT: port.default(3000),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    /** How long the first write of a phase message waits for more results (coalescing). */
-    SLACK_PHASE_FIRST_WRITE_MS: z.coerce.number().int().min(0).default(3000),
-    SLACK_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
-    /** Test knobs: monitors at compressed offsets; short Slack retries. */
-    MONITOR_OFFSETS: optionalString,
-    SLACK_RETRIES: z.coerce.number().int().min(0).max(20).default(10),
-    /** Environment variables the worker exposes to checklists as ${secret:NAME} (NAME = the rest). */
-    SECRETS_ENV_PREFIX: z.string().min(1).default('DC_SECRET_'),
-    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
-  });
+  SLACK_SIGNING_SECRET: requiredString(
+    'SLACK_SIGNING_SECRET (Basic Information → Signing Secret of the Slack app)',
+  ),
+  /** Single-workspace mode. */
+  SLACK_BOT_TOKEN: optionalString,
+  /** Multi-workspace (OAuth) mode. */
+  SLACK_CLIENT_ID: optionalString,
+  SLACK_CLIENT_SECRET: optionalString,
+  SLACK_STATE_SECRET: optionalString,
+  /** Socket Mode for local development. */
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_SOCKET_MODE: z.stringbool().default(false),
+  /** Only tests and self-hosted proxies set this. */
+  SLACK_API_URL: optionalString,
+  REDIS_URL: requiredString('REDIS_URL (e.g. redis://localhost:6379)'),
+  MONGODB_URI: requiredString('MONGODB_URI (e.g. mongodb://localhost:27017/deploy-check)'),
+  MONGODB_DB: z.string().default('deploy-check'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('deploy-check'),
+  CHECKLISTS_DIR: z.string().default('checklists'),
+  PORT: port.default(3000),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long the first write of a phase message waits for more results (coalescing). */
+  SLACK_PHASE_FIRST_WRITE_MS: z.coerce.number().int().min(0).default(3000),
+  SLACK_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  /** Test knobs: monitors at compressed offsets; short Slack retries. */
+  MONITOR_OFFSETS: optionalString,
+  SLACK_RETRIES: z.coerce.number().int().min(0).max(20).default(10),
+  /** Environment variables the worker exposes to checklists as ${secret:NAME} (NAME = the rest). */
+  SECRETS_ENV_PREFIX: z.string().min(1).default('DC_SECRET_'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+});
 
 type EnvShape = z.output<typeof envShape>;
 
 function checkSlackModes(env: Omit<EnvShape, 'SLACK_SIGNING_SECRET'>, ctx: z.RefinementCtx): void {
-    const oauth = env.SLACK_CLIENT_ID || env.SLACK_CLIENT_SECRET;
-    if (!env.SLACK_BOT_TOKEN && !oauth) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET + SLACK_STATE_SECRET (OAuth, many workspaces)' });
-    }
-    if (oauth && !(env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET && env.SLACK_STATE_SECRET)) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_CLIENT_ID'], message: 'OAuth mode needs all of SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET' });
-    }
-    if (env.SLACK_SOCKET_MODE && !env.SLACK_APP_TOKEN) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_APP_TOKEN'], message: 'SLACK_SOCKET_MODE=true needs SLACK_APP_TOKEN (an xapp- token with connections:write)' });
-    }
+  const oauth = env.SLACK_CLIENT_ID || env.SLACK_CLIENT_SECRET;
+  if (!env.SLACK_BOT_TOKEN && !oauth) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SLACK_BOT_TOKEN'],
+      message:
+        'set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID + SLACK_CLIENT_SECRET + SLACK_STATE_SECRET (OAuth, many workspaces)',
+    });
+  }
+  if (oauth && !(env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET && env.SLACK_STATE_SECRET)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SLACK_CLIENT_ID'],
+      message: 'OAuth mode needs all of SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET',
+    });
+  }
+  if (env.SLACK_SOCKET_MODE && !env.SLACK_APP_TOKEN) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SLACK_APP_TOKEN'],
+      message: 'SLACK_SOCKET_MODE=true needs SLACK_APP_TOKEN (an xapp- token with connections:write)',
+    });
+  }
 }
 
 const botSchema = envShape.superRefine(checkSlackModes);

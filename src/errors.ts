@@ -65,9 +65,11 @@ export function describeError(err: unknown): string {
     const cause = err.cause instanceof Error ? err.cause : undefined;
     const code = (err as { code?: unknown }).code ?? (cause as { code?: unknown } | undefined)?.code;
     const base = err.message || err.name;
-    const causeMsg = cause && cause.message && !base.includes(cause.message) ? `: ${cause.message}` : '';
+    const causeMsg = cause?.message && !base.includes(cause.message) ? `: ${cause.message}` : '';
     // System codes (ECONNRESET…) help; our own codes are for programs, not for people.
-    return typeof code === 'string' && /^E[A-Z_]+$/.test(code) && !base.includes(code) ? `${base}${causeMsg} (${code})` : `${base}${causeMsg}`;
+    return typeof code === 'string' && /^E[A-Z_]+$/.test(code) && !base.includes(code)
+      ? `${base}${causeMsg} (${code})`
+      : `${base}${causeMsg}`;
   }
   return String(err);
 }

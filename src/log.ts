@@ -23,7 +23,12 @@ export const REDACT_PATHS = [
 ];
 
 /** Values redaction by path cannot catch (e.g. inside messages): scrub these literal strings too. */
-export function createLogger(opts: { level: string; secrets?: readonly string[]; name: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: {
+  level: string;
+  secrets?: readonly string[];
+  name: string;
+  destination?: pino.DestinationStream;
+}): Logger {
   const secrets = (opts.secrets ?? []).filter((s) => s.length >= 8);
   const scrub = (s: string) => secrets.reduce((acc, secret) => acc.split(secret).join('[redacted]'), s);
   return pino(
@@ -41,7 +46,9 @@ export function createLogger(opts: { level: string; secrets?: readonly string[];
       },
       formatters: {
         log(object) {
-          return secrets.length ? (JSON.parse(scrub(JSON.stringify(object))) as Record<string, unknown>) : object;
+          return secrets.length
+            ? (JSON.parse(scrub(JSON.stringify(object))) as Record<string, unknown>)
+            : object;
         },
       },
     },
@@ -51,7 +58,15 @@ export function createLogger(opts: { level: string; secrets?: readonly string[];
 
 /** The secrets of the service's own configuration, so no log line can carry them. */
 export function configSecrets(config: Record<string, unknown>): string[] {
-  return ['SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'SLACK_APP_TOKEN', 'MONGODB_URI', 'REDIS_URL']
+  return [
+    'SLACK_SIGNING_SECRET',
+    'SLACK_BOT_TOKEN',
+    'SLACK_CLIENT_SECRET',
+    'SLACK_STATE_SECRET',
+    'SLACK_APP_TOKEN',
+    'MONGODB_URI',
+    'REDIS_URL',
+  ]
     .map((k) => config[k])
     .filter((v): v is string => typeof v === 'string' && v.length > 0);
 }

@@ -22,27 +22,43 @@ export function matchesPrincipal(actor: Actor, p: Principal, roles: ChecklistSpe
 }
 
 export function describePrincipals(ps: readonly Principal[]): string {
-  return ps.map((p) => ('user' in p ? `<@${p.user}>` : 'group' in p ? `<!subteam^${p.group}>` : `role ${p.role}`)).join(', ');
+  return ps
+    .map((p) => ('user' in p ? `<@${p.user}>` : 'group' in p ? `<!subteam^${p.group}>` : `role ${p.role}`))
+    .join(', ');
 }
 
 /** May this person tick a manual item with these owners? */
 export function mayTick(actor: Actor, owners: readonly Principal[], roles: ChecklistSpec['roles']): Decision {
-  if (owners.some((o) => matchesPrincipal(actor, o, roles))) return { ok: true, roles: rolesOf(actor, roles) };
+  if (owners.some((o) => matchesPrincipal(actor, o, roles)))
+    return { ok: true, roles: rolesOf(actor, roles) };
   return { ok: false, rule: `only the item's owner may tick it (${describePrincipals(owners)})` };
 }
 
 /** May this person vote on the gate? Self-approval is refused unless the checklist allows it. */
-export function mayApprove(actor: Actor, gate: ApprovalGateSpec, spec: Pick<ChecklistSpec, 'roles'>, requester: string): Decision {
+export function mayApprove(
+  actor: Actor,
+  gate: ApprovalGateSpec,
+  spec: Pick<ChecklistSpec, 'roles'>,
+  requester: string,
+): Decision {
   const roles = rolesOf(actor, spec.roles);
   if (!gate.allowSelfApproval && actor.userId === requester) {
-    return { ok: false, rule: 'self-approval is off for this checklist: the requester cannot approve their own run' };
+    return {
+      ok: false,
+      rule: 'self-approval is off for this checklist: the requester cannot approve their own run',
+    };
   }
   const listed = gate.approvers ?? [];
   const byList = listed.some((p) => matchesPrincipal(actor, p, spec.roles));
   const byRole = gate.roles.some((r) => roles.includes(r));
   if (listed.length === 0 && gate.roles.length === 0) return { ok: true, roles };
   if (byList || byRole) return { ok: true, roles };
-  const who = [gate.roles.length ? `roles ${gate.roles.join(', ')}` : '', listed.length ? describePrincipals(listed) : ''].filter(Boolean).join(' or ');
+  const who = [
+    gate.roles.length ? `roles ${gate.roles.join(', ')}` : '',
+    listed.length ? describePrincipals(listed) : '',
+  ]
+    .filter(Boolean)
+    .join(' or ');
   return { ok: false, rule: `only ${who} may approve this run` };
 }
 
@@ -65,7 +81,12 @@ export function quorum(gate: ApprovalGateSpec, votes: readonly CountedVote[]): Q
   for (const v of votes) if (!byUser.has(v.user)) byUser.set(v.user, v);
   const held = new Set([...byUser.values()].flatMap((v) => v.roles));
   const missingRoles = gate.roles.filter((r) => !held.has(r));
-  return { met: byUser.size >= gate.required && missingRoles.length === 0, approvals: byUser.size, required: gate.required, missingRoles };
+  return {
+    met: byUser.size >= gate.required && missingRoles.length === 0,
+    approvals: byUser.size,
+    required: gate.required,
+    missingRoles,
+  };
 }
 
 export function gatesOf(spec: Pick<ChecklistSpec, 'approvals'>): ApprovalGateSpec[] {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit, type Document } from 'yaml';
+import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { ChecklistError, type ChecklistIssue, DeployCheckError, ErrorCode } from '../errors.js';
-import { type ChecklistSpec, checklistSpec, type ItemSpec, type Principal } from './schema.js';
 import { type Checklist, type Item, type Phase, resolveMeasurement } from './model.js';
+import { type ChecklistSpec, checklistSpec, type ItemSpec, type Principal } from './schema.js';
 
 const VAR_PATTERN = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
@@ -44,16 +44,22 @@ export function parseChecklist(text: string, options: ParseOptions): Checklist {
     );
   }
   if (!isMap(doc.contents)) {
-    throw new ChecklistError(ErrorCode.ChecklistInvalid, [pos.ofNode(doc.contents, 'expected a mapping with name, service and phases')]);
+    throw new ChecklistError(ErrorCode.ChecklistInvalid, [
+      pos.ofNode(doc.contents, 'expected a mapping with name, service and phases'),
+    ]);
   }
 
   const vars = resolveVars(doc, options, pos);
   const interpolationIssues = interpolate(doc, vars, pos);
-  if (interpolationIssues.length > 0) throw new ChecklistError(ErrorCode.UnknownVariable, interpolationIssues);
+  if (interpolationIssues.length > 0)
+    throw new ChecklistError(ErrorCode.UnknownVariable, interpolationIssues);
 
   const parsed = checklistSpec.safeParse(doc.toJS());
   if (!parsed.success) {
-    throw new ChecklistError(ErrorCode.ChecklistInvalid, parsed.error.issues.map((i) => zodIssueAt(doc, i, pos)));
+    throw new ChecklistError(
+      ErrorCode.ChecklistInvalid,
+      parsed.error.issues.map((i) => zodIssueAt(doc, i, pos)),
+    );
   }
   const spec = parsed.data;
   const phases = normalisePhases(spec, doc, pos);
@@ -66,7 +72,8 @@ function firstLine(s: string): string {
 }
 
 function resolveVars(doc: Document, options: ParseOptions, pos: Positions): Record<string, string> {
-  const declared = (doc.get('vars') && isMap(doc.get('vars')) ? (doc.toJS().vars as Record<string, unknown>) : {}) ?? {};
+  const declared =
+    (doc.get('vars') && isMap(doc.get('vars')) ? (doc.toJS().vars as Record<string, unknown>) : {}) ?? {};
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(declared)) {
     if (v !== null && typeof v === 'object') {
@@ -80,7 +87,10 @@ function resolveVars(doc: Document, options: ParseOptions, pos: Positions): Reco
     if (!(k in declared)) {
       const known = Object.keys(declared);
       throw new ChecklistError(ErrorCode.UnknownVariable, [
-        pos.ofNode(doc.get('vars', true) as Node | undefined, `unknown variable "${k}" given at run time; declared: ${known.length ? known.join(', ') : '(none)'}`),
+        pos.ofNode(
+          doc.get('vars', true) as Node | undefined,
+          `unknown variable "${k}" given at run time; declared: ${known.length ? known.join(', ') : '(none)'}`,
+        ),
       ]);
     }
     values[k] = v;
@@ -130,7 +140,10 @@ function nodeAtPath(doc: Document, pathParts: readonly PropertyKey[]): Node | un
 }
 
 function formatPath(parts: readonly PropertyKey[]): string {
-  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
+  return parts.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  );
 }
 
 function zodIssueAt(doc: Document, issue: z.core.$ZodIssue, pos: Positions): ChecklistIssue {
@@ -143,9 +156,12 @@ function explainIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) {
     return `unknown type; expected one of: ${(issue.options as unknown[]).join(', ')}`;
   }
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_type') {
-    return issue.input === undefined ? `missing required field (expected ${issue.expected})` : `expected ${issue.expected}`;
+    return issue.input === undefined
+      ? `missing required field (expected ${issue.expected})`
+      : `expected ${issue.expected}`;
   }
   if (issue.code === 'invalid_union') return 'value does not match any accepted form';
   return issue.message;
@@ -173,17 +189,25 @@ function normalisePhases(spec: ChecklistSpec, doc: Document, pos: Positions): Ph
   };
 
   const phases = spec.phases.map((phase, pi): Phase => {
-    if (seenPhases.has(phase.id)) issues.push(pos.ofNode(nodeAtPath(doc, ['phases', pi, 'id']), `duplicate phase id "${phase.id}"`));
+    if (seenPhases.has(phase.id))
+      issues.push(pos.ofNode(nodeAtPath(doc, ['phases', pi, 'id']), `duplicate phase id "${phase.id}"`));
     seenPhases.add(phase.id);
     const seenItems = new Set<string>();
     const items = phase.items.map((item: ItemSpec, ii): Item => {
       let itemId = item.id ?? slugify(item.title);
       if (item.id && seenItems.has(itemId)) {
-        issues.push(pos.ofNode(nodeAtPath(doc, ['phases', pi, 'items', ii, 'id']), `duplicate item id "${itemId}" in phase "${phase.id}"`));
+        issues.push(
+          pos.ofNode(
+            nodeAtPath(doc, ['phases', pi, 'items', ii, 'id']),
+            `duplicate item id "${itemId}" in phase "${phase.id}"`,
+          ),
+        );
       }
-      for (let n = 2; !item.id && seenItems.has(itemId); n++) itemId = `${slugify(item.title).slice(0, 44)}-${n}`;
+      for (let n = 2; !item.id && seenItems.has(itemId); n++)
+        itemId = `${slugify(item.title).slice(0, 44)}-${n}`;
       seenItems.add(itemId);
-      for (const [oi, owner] of (item.manual?.owner ?? []).entries()) checkRole(owner, ['phases', pi, 'items', ii, 'manual', 'owner', oi]);
+      for (const [oi, owner] of (item.manual?.owner ?? []).entries())
+        checkRole(owner, ['phases', pi, 'items', ii, 'manual', 'owner', oi]);
       const line = pos.ofNode(nodeAtPath(doc, ['phases', pi, 'items', ii]), '').line;
       return {
         key: `${phase.id}/${itemId}`,
@@ -192,30 +216,64 @@ function normalisePhases(spec: ChecklistSpec, doc: Document, pos: Positions): Ph
         title: item.title,
         severity: item.severity ?? phase.severity ?? spec.defaults.severity,
         line,
-        ...(item.check ? { kind: 'probe' as const, check: item.check } : { kind: 'manual' as const, manual: item.manual! }),
+        ...(item.check
+          ? { kind: 'probe' as const, check: item.check }
+          : { kind: 'manual' as const, manual: item.manual! }),
         measurement: resolveMeasurement(item, spec.defaults),
       } as Item;
     });
-    return { id: phase.id, title: phase.title, continueOnFailure: phase.continueOnFailure ?? !spec.stopOnCriticalFailure, items };
+    return {
+      id: phase.id,
+      title: phase.title,
+      continueOnFailure: phase.continueOnFailure ?? !spec.stopOnCriticalFailure,
+      items,
+    };
   });
 
-  const gates = spec.approvals === undefined ? [] : Array.isArray(spec.approvals) ? spec.approvals : [spec.approvals];
+  const gates =
+    spec.approvals === undefined ? [] : Array.isArray(spec.approvals) ? spec.approvals : [spec.approvals];
   for (const [gi, gate] of gates.entries()) {
     for (const role of gate.roles) {
       if (!declaredRoles.has(role)) {
-        issues.push(pos.ofNode(nodeAtPath(doc, Array.isArray(spec.approvals) ? ['approvals', gi, 'roles'] : ['approvals', 'roles']), `role "${role}" is not declared under roles:`));
+        issues.push(
+          pos.ofNode(
+            nodeAtPath(
+              doc,
+              Array.isArray(spec.approvals) ? ['approvals', gi, 'roles'] : ['approvals', 'roles'],
+            ),
+            `role "${role}" is not declared under roles:`,
+          ),
+        );
       }
     }
   }
   const itemKeys = new Set(phases.flatMap((p) => p.items.map((i) => i.key)));
   for (const [mi, m] of (spec.monitors?.checks ?? []).entries()) {
-    if (!m.item === !m.check) issues.push(pos.ofNode(nodeAtPath(doc, ['monitors', 'checks', mi]), 'expected exactly one of "item" or "check"'));
-    if (m.item && !itemKeys.has(m.item)) issues.push(pos.ofNode(nodeAtPath(doc, ['monitors', 'checks', mi, 'item']), `no item "${m.item}" (use "phase-id/item-id")`));
+    if (!m.item === !m.check)
+      issues.push(
+        pos.ofNode(nodeAtPath(doc, ['monitors', 'checks', mi]), 'expected exactly one of "item" or "check"'),
+      );
+    if (m.item && !itemKeys.has(m.item))
+      issues.push(
+        pos.ofNode(
+          nodeAtPath(doc, ['monitors', 'checks', mi, 'item']),
+          `no item "${m.item}" (use "phase-id/item-id")`,
+        ),
+      );
   }
   for (const [si, s] of (spec.rollback?.steps ?? []).entries()) {
     if (s.type === 'wait-for') {
-      if (!s.item === !s.check) issues.push(pos.ofNode(nodeAtPath(doc, ['rollback', 'steps', si]), 'expected exactly one of "item" or "check"'));
-      if (s.item && !itemKeys.has(s.item)) issues.push(pos.ofNode(nodeAtPath(doc, ['rollback', 'steps', si, 'item']), `no item "${s.item}" (use "phase-id/item-id")`));
+      if (!s.item === !s.check)
+        issues.push(
+          pos.ofNode(nodeAtPath(doc, ['rollback', 'steps', si]), 'expected exactly one of "item" or "check"'),
+        );
+      if (s.item && !itemKeys.has(s.item))
+        issues.push(
+          pos.ofNode(
+            nodeAtPath(doc, ['rollback', 'steps', si, 'item']),
+            `no item "${s.item}" (use "phase-id/item-id")`,
+          ),
+        );
     }
   }
   if (issues.length > 0) throw new ChecklistError(ErrorCode.ChecklistInvalid, issues);
@@ -226,12 +284,19 @@ export function loadChecklistFile(file: string, vars?: Record<string, string>): 
   let text: string;
   try {
     if (statSync(file).size > 2 * 1024 * 1024) {
-      throw new DeployCheckError(ErrorCode.ChecklistInvalid, `${file}: larger than 2 MiB; is this a checklist?`);
+      throw new DeployCheckError(
+        ErrorCode.ChecklistInvalid,
+        `${file}: larger than 2 MiB; is this a checklist?`,
+      );
     }
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof DeployCheckError) throw err;
-    throw new DeployCheckError(ErrorCode.ChecklistNotFound, `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    throw new DeployCheckError(
+      ErrorCode.ChecklistNotFound,
+      `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      { cause: err },
+    );
   }
   const checklist = parseChecklist(text, { file, ...(vars ? { vars } : {}) });
   return { ...checklist, baseDir: path.dirname(path.resolve(file)) };

@@ -55,9 +55,15 @@ export interface Checklist {
   source: string;
 }
 
-type MeasurementFields = Pick<ItemSpec, 'timeout' | 'retries' | 'interval' | 'count' | 'failureLimit' | 'inconclusiveLimit'>;
+type MeasurementFields = Pick<
+  ItemSpec,
+  'timeout' | 'retries' | 'interval' | 'count' | 'failureLimit' | 'inconclusiveLimit'
+>;
 
-export function resolveMeasurement(item: MeasurementFields, defaults: ChecklistSpec['defaults']): Measurement {
+export function resolveMeasurement(
+  item: MeasurementFields,
+  defaults: ChecklistSpec['defaults'],
+): Measurement {
   const timeoutMs = item.timeout ?? defaults.timeout;
   return {
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),

@@ -24,7 +24,10 @@ export const duration = z
   .transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like "500ms", "10s", "5m", "4h" or "1d", got ${JSON.stringify(v)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a duration like "500ms", "10s", "5m", "4h" or "1d", got ${JSON.stringify(v)}`,
+      });
       return z.NEVER;
     }
     return ms;

@@ -45,7 +45,10 @@ export async function httpCall(url: string, options: HttpCallOptions): Promise<H
   };
 }
 
-async function readCapped(stream: AsyncIterable<Buffer> & { destroy(): void }, max: number): Promise<{ body: Buffer; truncated: boolean }> {
+async function readCapped(
+  stream: AsyncIterable<Buffer> & { destroy(): void },
+  max: number,
+): Promise<{ body: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {

@@ -52,7 +52,12 @@ export function defineCheck<P extends z.ZodObject>(def: CheckDefinition<P>): Che
   return def;
 }
 
-export const pass = (observed: string, expected: string, detail = '', metrics?: Record<string, number>): CheckOutcome => ({
+export const pass = (
+  observed: string,
+  expected: string,
+  detail = '',
+  metrics?: Record<string, number>,
+): CheckOutcome => ({
   status: 'pass',
   observed,
   expected,
@@ -60,7 +65,12 @@ export const pass = (observed: string, expected: string, detail = '', metrics?: 
   ...(metrics ? { metrics } : {}),
 });
 
-export const fail = (observed: string, expected: string, detail: string, metrics?: Record<string, number>): CheckOutcome => ({
+export const fail = (
+  observed: string,
+  expected: string,
+  detail: string,
+  metrics?: Record<string, number>,
+): CheckOutcome => ({
   status: 'fail',
   observed,
   expected,

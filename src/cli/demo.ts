@@ -5,12 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadChecklistFile } from '../checklist/load.js';
 import { DeployCheckError, ErrorCode } from '../errors.js';
-import { type CliIO, executeChecklist, exitFor, keepGoing, pairReports, writeReports } from './main.js';
+import { type CliIO, executeChecklist, exitFor, keepGoing, pairReports, writeReports } from './shared.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Vars that point the ClientsVia checklist at a running demo target. */
-export function demoVars(target: { httpUrl: string; httpsUrl: string }, caFile: string): Record<string, string> {
+export function demoVars(
+  target: { httpUrl: string; httpsUrl: string },
+  caFile: string,
+): Record<string, string> {
   const https = new URL(target.httpsUrl);
   const http = new URL(target.httpUrl);
   return {
@@ -39,7 +42,10 @@ export async function demoCommand(args: string[], io: CliIO): Promise<number> {
     },
   });
   if (values.profile !== 'healthy' && values.profile !== 'misconfigured') {
-    throw new DeployCheckError(ErrorCode.Usage, `--profile must be healthy or misconfigured, got "${values.profile}"`);
+    throw new DeployCheckError(
+      ErrorCode.Usage,
+      `--profile must be healthy or misconfigured, got "${values.profile}"`,
+    );
   }
   const reports = pairReports(values.report, values.out);
   const { startDemoTarget, DEMO_CONFIG_TOKEN } = await import('../../examples/demo-target/server.js');

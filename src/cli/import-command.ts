@@ -1,4 +1,4 @@
-import type { CliIO } from './main.js';
+import type { CliIO } from './shared.js';
 
 export async function importCommand(_args: string[], io: CliIO): Promise<number> {
   io.stderr.write('import: not wired yet\n');

@@ -1,26 +1,21 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { checklistJsonSchema } from '../checklist/schema.js';
 import { listChecklistNames, loadChecklistFile, resolveChecklistRef } from '../checklist/load.js';
-import type { Checklist } from '../checklist/model.js';
+import { checklistJsonSchema } from '../checklist/schema.js';
 import { ChecklistError, DeployCheckError, ErrorCode, isCoded } from '../errors.js';
-import { renderJson } from '../report/json.js';
-import { renderJunit } from '../report/junit.js';
-import { renderMarkdown } from '../report/markdown.js';
-import { runChecklist } from '../run/engine.js';
-import type { RunResult } from '../run/types.js';
-import { type Output, progressPrinter } from './progress.js';
+import {
+  type CliIO,
+  EXIT,
+  executeChecklist,
+  exitFor,
+  keepGoing,
+  pairReports,
+  parseVarPairs,
+  writeReports,
+} from './shared.js';
 
-export interface CliIO {
-  stdout: Output;
-  stderr: Output;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  signal?: AbortSignal;
-}
-
-export const EXIT = { ok: 0, blocked: 1, usage: 2 } as const;
+export type { CliIO } from './shared.js';
+export { EXIT } from './shared.js';
 
 const USAGE = `deploy-check — production-deployment checklists as code
 
@@ -35,8 +30,6 @@ Usage:
   deploy-check demo [--profile healthy|misconfigured] [--report …]
 
 Exit status: 0 pass, 1 a blocking item failed, 2 usage or checklist errors.`;
-
-const REPORTERS: Record<string, (run: RunResult) => string> = { json: renderJson, md: renderMarkdown, markdown: renderMarkdown, junit: renderJunit };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [command, ...rest] = argv;
@@ -93,43 +86,6 @@ function isArgError(err: unknown): boolean {
   return code.startsWith('ERR_PARSE_ARGS');
 }
 
-export function parseVarPairs(pairs: readonly string[]): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new DeployCheckError(ErrorCode.Usage, `--var expects key=value, got "${pair}"`);
-    vars[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return vars;
-}
-
-export interface ReportRequest {
-  format: string;
-  out: string;
-}
-
-export function pairReports(formats: readonly string[], outs: readonly string[]): ReportRequest[] {
-  if (formats.length !== outs.length) throw new DeployCheckError(ErrorCode.Usage, 'each --report FORMAT needs its own --out PATH');
-  return formats.map((format, i) => {
-    if (!REPORTERS[format]) throw new DeployCheckError(ErrorCode.Usage, `unknown report format "${format}"; use json, md or junit`);
-    return { format, out: outs[i]! };
-  });
-}
-
-export function writeReports(run: RunResult, reports: readonly ReportRequest[], io: CliIO): void {
-  for (const r of reports) {
-    const text = REPORTERS[r.format]!(run);
-    if (r.out === '-') {
-      io.stdout.write(text);
-      continue;
-    }
-    const file = path.resolve(io.cwd, r.out);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-    io.stderr.write(`wrote ${r.format} report to ${path.relative(io.cwd, file) || file}\n`);
-  }
-}
-
 export const runOptions = {
   var: { type: 'string', multiple: true, default: [] as string[] },
   phase: { type: 'string', multiple: true, default: [] as string[] },
@@ -143,7 +99,11 @@ export const runOptions = {
 
 async function runCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: runOptions, allowPositionals: true });
-  if (positionals.length !== 1) throw new DeployCheckError(ErrorCode.Usage, 'run needs exactly one checklist (a file or a name from ./checklists)');
+  if (positionals.length !== 1)
+    throw new DeployCheckError(
+      ErrorCode.Usage,
+      'run needs exactly one checklist (a file or a name from ./checklists)',
+    );
   const reports = pairReports(values.report, values.out);
   const file = resolveChecklistRef(positionals[0]!, path.resolve(io.cwd, values.checklists));
   const checklist = loadChecklistFile(file, parseVarPairs(values.var));
@@ -156,40 +116,18 @@ async function runCommand(args: string[], io: CliIO): Promise<number> {
   return exitFor(run);
 }
 
-export function keepGoing(checklist: Checklist, on: boolean): Checklist {
-  if (!on) return checklist;
-  return { ...checklist, phases: checklist.phases.map((p) => ({ ...p, continueOnFailure: true })) };
-}
-
-export async function executeChecklist(
-  checklist: Checklist,
-  io: CliIO,
-  opts: { phases?: string[]; dryRun?: boolean; quiet?: boolean; env?: NodeJS.ProcessEnv },
-): Promise<RunResult> {
-  const printer = opts.quiet ? undefined : progressPrinter(io.stdout);
-  return runChecklist(checklist, {
-    ...(opts.phases && opts.phases.length > 0 ? { phases: opts.phases } : {}),
-    dryRun: opts.dryRun ?? false,
-    env: opts.env ?? io.env,
-    manualMode: 'skipped',
-    ...(io.signal ? { signal: io.signal } : {}),
-    ...(printer ? { onEvent: printer } : {}),
-  });
-}
-
-export function exitFor(run: RunResult): number {
-  return run.outcome === 'fail' || run.outcome === 'cancelled' ? EXIT.blocked : EXIT.ok;
-}
-
 function validateCommand(args: string[], io: CliIO): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length === 0) throw new DeployCheckError(ErrorCode.Usage, 'validate needs at least one file');
+  if (positionals.length === 0)
+    throw new DeployCheckError(ErrorCode.Usage, 'validate needs at least one file');
   let failed = false;
   for (const file of positionals) {
     try {
       const c = loadChecklistFile(path.resolve(io.cwd, file));
       const items = c.phases.flatMap((p) => p.items);
-      io.stdout.write(`✅ ${file}: ${c.phases.length} phases, ${items.length} items (${items.filter((i) => i.kind === 'probe').length} probes)\n`);
+      io.stdout.write(
+        `✅ ${file}: ${c.phases.length} phases, ${items.length} items (${items.filter((i) => i.kind === 'probe').length} probes)\n`,
+      );
     } catch (err) {
       if (!isCoded(err)) throw err;
       failed = true;
@@ -210,7 +148,9 @@ function listCommand(args: string[], io: CliIO): number {
   for (const name of names) {
     try {
       const c = loadChecklistFile(resolveChecklistRef(name, dir));
-      io.stdout.write(`${name.padEnd(20)} ${c.spec.service.padEnd(24)} ${c.phases.length} phases  ${c.spec.title ?? ''}\n`);
+      io.stdout.write(
+        `${name.padEnd(20)} ${c.spec.service.padEnd(24)} ${c.phases.length} phases  ${c.spec.title ?? ''}\n`,
+      );
     } catch (err) {
       if (!isCoded(err)) throw err;
       io.stdout.write(`${name.padEnd(20)} (invalid: ${err.message.split('\n')[0]})\n`);

@@ -1,6 +1,6 @@
+import { statusIcon } from '../report/icons.js';
 import { tally } from '../run/outcome.js';
 import type { ItemResult, RunEvent, RunResult } from '../run/types.js';
-import { statusIcon } from '../report/icons.js';
 
 export interface Output {
   write(text: string): void;
@@ -41,12 +41,17 @@ export function progressPrinter(out: Output): (event: RunEvent) => void {
     if (out.isTTY) out.write('\r\u001b[2K');
   };
   const drawCounter = () => {
-    if (out.isTTY) out.write(paint(out, 'grey', `  ${statusIcon.running} ${phaseTitle}: ${phaseDone}/${phaseTotal} done…`));
+    if (out.isTTY)
+      out.write(
+        paint(out, 'grey', `  ${statusIcon.running} ${phaseTitle}: ${phaseDone}/${phaseTotal} done…`),
+      );
   };
   return (event) => {
     switch (event.type) {
       case 'run-started':
-        out.write(`${paint(out, 'bold', `deploy-check ▸ ${event.checklist}`)} (service ${event.service}, run ${event.runId})\n`);
+        out.write(
+          `${paint(out, 'bold', `deploy-check ▸ ${event.checklist}`)} (service ${event.service}, run ${event.runId})\n`,
+        );
         for (const p of event.phases) phaseSizes.set(p.id, p.items.length);
         break;
       case 'item-started':
@@ -66,9 +71,14 @@ export function progressPrinter(out: Output): (event: RunEvent) => void {
         break;
       case 'phase-finished': {
         clearCounter();
-        if (phaseTotal === 0) out.write(`\n${paint(out, 'bold', `▸ ${event.phase.id}`)}\n${event.phase.items.map((i) => itemLine(out, i)).join('\n')}\n`);
+        if (phaseTotal === 0)
+          out.write(
+            `\n${paint(out, 'bold', `▸ ${event.phase.id}`)}\n${event.phase.items.map((i) => itemLine(out, i)).join('\n')}\n`,
+          );
         const t = tally(event.phase.items);
-        out.write(`  ${statusIcon[event.phase.status]} ${paint(out, statusColour(event.phase.status), `${event.phase.title}: ${event.phase.status}`)} ${paint(out, 'grey', `(${t.pass} pass, ${t.warn} warn, ${t.fail + t.error + t.inconclusive} failing, ${t.skipped + t.pending} not run)`)}\n`);
+        out.write(
+          `  ${statusIcon[event.phase.status]} ${paint(out, statusColour(event.phase.status), `${event.phase.title}: ${event.phase.status}`)} ${paint(out, 'grey', `(${t.pass} pass, ${t.warn} warn, ${t.fail + t.error + t.inconclusive} failing, ${t.skipped + t.pending} not run)`)}\n`,
+        );
         phaseTotal = 0;
         phaseDone = 0;
         break;
@@ -83,19 +93,36 @@ export function progressPrinter(out: Output): (event: RunEvent) => void {
 export function summary(out: Output, run: RunResult): string {
   const items = run.phases.flatMap((p) => p.items);
   const t = tally(items);
-  const blocking = items.filter((i) => i.severity === 'critical' && ['fail', 'error', 'inconclusive'].includes(i.status));
-  const manual = items.filter((i) => i.kind === 'manual' && (i.status === 'skipped' || i.status === 'pending'));
+  const blocking = items.filter(
+    (i) => i.severity === 'critical' && ['fail', 'error', 'inconclusive'].includes(i.status),
+  );
+  const manual = items.filter(
+    (i) => i.kind === 'manual' && (i.status === 'skipped' || i.status === 'pending'),
+  );
   const lines = [
     '',
-    paint(out, statusColour(run.outcome), paint(out, 'bold', `${statusIcon[run.outcome]} ${run.outcome.toUpperCase()}  ${run.title}`)),
+    paint(
+      out,
+      statusColour(run.outcome),
+      paint(out, 'bold', `${statusIcon[run.outcome]} ${run.outcome.toUpperCase()}  ${run.title}`),
+    ),
     `   ${paint(out, 'green', `${t.pass} passed`)}, ${paint(out, 'yellow', `${t.warn} warnings`)}, ${paint(out, 'red', `${t.fail} failed, ${t.error} errors, ${t.inconclusive} inconclusive`)}, ${t.skipped + t.pending} not run`,
   ];
-  if (run.stoppedAt) lines.push(paint(out, 'red', `   stopped after phase "${run.stoppedAt}" (a critical item failed)`));
+  if (run.stoppedAt)
+    lines.push(paint(out, 'red', `   stopped after phase "${run.stoppedAt}" (a critical item failed)`));
   if (blocking.length > 0) {
     lines.push('   blocking:');
-    for (const b of blocking.slice(0, 15)) lines.push(paint(out, 'red', `     • ${b.key}: ${b.detail || b.observed}`));
+    for (const b of blocking.slice(0, 15))
+      lines.push(paint(out, 'red', `     • ${b.key}: ${b.detail || b.observed}`));
     if (blocking.length > 15) lines.push(`     … and ${blocking.length - 15} more`);
   }
-  if (manual.length > 0) lines.push(paint(out, 'grey', `   ${manual.length} manual item(s) need a person (tick them in Slack, or they are listed in the report)`));
+  if (manual.length > 0)
+    lines.push(
+      paint(
+        out,
+        'grey',
+        `   ${manual.length} manual item(s) need a person (tick them in Slack, or they are listed in the report)`,
+      ),
+    );
   return `${lines.join('\n')}\n`;
 }

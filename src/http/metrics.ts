@@ -3,7 +3,12 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** One registry per process (created at the entry point and passed in; never a module global). */
 export function createMetrics(queueDepth?: () => Promise<Record<string, number>>) {
   const registry = new Registry();
-  const runsTotal = new Counter({ name: 'deploy_check_runs_total', help: 'Runs finished, by outcome', labelNames: ['outcome'] as const, registers: [registry] });
+  const runsTotal = new Counter({
+    name: 'deploy_check_runs_total',
+    help: 'Runs finished, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   const probeSeconds = new Histogram({
     name: 'deploy_check_probe_duration_seconds',
     help: 'Probe duration, by type and status',
@@ -11,8 +16,18 @@ export function createMetrics(queueDepth?: () => Promise<Record<string, number>>
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  const slackErrors = new Counter({ name: 'deploy_check_slack_api_errors_total', help: 'Slack Web API errors, by method and error', labelNames: ['method', 'error'] as const, registers: [registry] });
-  const commandsTotal = new Counter({ name: 'deploy_check_commands_total', help: 'Slash commands, by subcommand and result', labelNames: ['subcommand', 'result'] as const, registers: [registry] });
+  const slackErrors = new Counter({
+    name: 'deploy_check_slack_api_errors_total',
+    help: 'Slack Web API errors, by method and error',
+    labelNames: ['method', 'error'] as const,
+    registers: [registry],
+  });
+  const commandsTotal = new Counter({
+    name: 'deploy_check_commands_total',
+    help: 'Slash commands, by subcommand and result',
+    labelNames: ['subcommand', 'result'] as const,
+    registers: [registry],
+  });
   if (queueDepth) {
     new Gauge({
       name: 'deploy_check_queue_depth',

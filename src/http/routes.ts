@@ -13,7 +13,12 @@ export async function readiness(checks: Record<string, Check>, timeoutMs = 1500)
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
-        await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
+        await Promise.race([
+          check(),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+          ),
+        ]);
         return [name, { ok: true }] as const;
       } catch (err) {
         return [name, { ok: false, detail: (err as Error).message.slice(0, 200) }] as const;

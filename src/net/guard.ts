@@ -38,7 +38,11 @@ export function assertAddressAllowed(address: string, policy: AddressPolicy): vo
   if (reason) throw new DeployCheckError(ErrorCode.AddressRefused, `refused: ${reason}`);
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | dns.LookupAddress[],
+  family?: number,
+) => void;
 
 /**
  * A `dns.lookup` replacement that refuses forbidden addresses after resolution, so a hostname
@@ -51,18 +55,27 @@ export function guardedLookup(policy: AddressPolicy) {
       const list = addresses as dns.LookupAddress[];
       for (const a of list) {
         const reason = refusalReason(a.address, policy);
-        if (reason) return callback(new DeployCheckError(ErrorCode.AddressRefused, `refused: ${reason}`) as never, '', 0);
+        if (reason)
+          return callback(
+            new DeployCheckError(ErrorCode.AddressRefused, `refused: ${reason}`) as never,
+            '',
+            0,
+          );
       }
       if (options.all) return callback(null, list);
       const first = list[0];
-      if (!first) return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
+      if (!first)
+        return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 0);
       callback(null, first.address, first.family);
     });
   };
 }
 
 /** Connection options for node:net / node:tls that obey the policy (literal IPs are checked too). */
-export function guardedConnectOptions(host: string, policy: AddressPolicy): { host: string; lookup: ReturnType<typeof guardedLookup> } {
+export function guardedConnectOptions(
+  host: string,
+  policy: AddressPolicy,
+): { host: string; lookup: ReturnType<typeof guardedLookup> } {
   assertAddressAllowed(host.replace(/^\[|\]$/g, ''), policy);
   return { host, lookup: guardedLookup(policy) };
 }

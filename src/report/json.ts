@@ -1,5 +1,5 @@
-import type { RunResult } from '../run/types.js';
 import { tally } from '../run/outcome.js';
+import type { RunResult } from '../run/types.js';
 
 export const REPORT_SCHEMA = 'deploy-check/run-report@1';
 

@@ -1,18 +1,24 @@
 import type { ItemResult, RunResult } from '../run/types.js';
 
 function xml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters; strip them.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+  return (
+    text
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids these characters; strip them.
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+  );
 }
 
 function testcase(i: ItemResult): string {
   const head = `    <testcase classname="${xml(i.phaseId)}" name="${xml(i.title)}" time="${(i.durationMs / 1000).toFixed(3)}"`;
-  const message = xml([i.observed && `observed: ${i.observed}`, i.expected && `expected: ${i.expected}`, i.detail].filter(Boolean).join('; '));
+  const message = xml(
+    [i.observed && `observed: ${i.observed}`, i.expected && `expected: ${i.expected}`, i.detail]
+      .filter(Boolean)
+      .join('; '),
+  );
   switch (i.status) {
     case 'fail':
     case 'inconclusive':
@@ -34,7 +40,9 @@ function testcase(i: ItemResult): string {
 /** JUnit XML, one testsuite per phase, so CI systems show the checklist as tests. */
 export function renderJunit(run: RunResult): string {
   const suites = run.phases.map((p) => {
-    const failures = p.items.filter((i) => i.severity === 'critical' && (i.status === 'fail' || i.status === 'inconclusive')).length;
+    const failures = p.items.filter(
+      (i) => i.severity === 'critical' && (i.status === 'fail' || i.status === 'inconclusive'),
+    ).length;
     const errors = p.items.filter((i) => i.severity === 'critical' && i.status === 'error').length;
     const skipped = p.items.filter((i) => i.status === 'skipped' || i.status === 'pending').length;
     const time = p.items.reduce((s, i) => s + i.durationMs, 0) / 1000;

@@ -26,7 +26,13 @@ export function renderMarkdown(run: RunResult): string {
   ];
   if (run.stoppedAt) lines.push(`- Stopped after phase \`${run.stoppedAt}\` failed`);
   for (const phase of run.phases) {
-    lines.push('', `## ${statusIcon[phase.status]} ${cell(phase.title)}`, '', '| Status | Item | Severity | Observed | Expected | Detail |', '|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      `## ${statusIcon[phase.status]} ${cell(phase.title)}`,
+      '',
+      '| Status | Item | Severity | Observed | Expected | Detail |',
+      '|---|---|---|---|---|---|',
+    );
     for (const item of phase.items) lines.push(itemRow(item));
   }
   return `${lines.join('\n')}\n`;

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Dispatcher } from 'undici';
-import { findCheck } from '../checks/registry.js';
-import type { CheckContext } from '../checks/types.js';
 import type { Checklist, Item, ManualItem, Phase, ProbeItem } from '../checklist/model.js';
 import type { Principal } from '../checklist/schema.js';
+import { findCheck } from '../checks/registry.js';
+import type { CheckContext } from '../checks/types.js';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 import { type AddressPolicy, createGuardedDispatcher, type TlsTrust } from '../net/guard.js';
 import { deriveRunId } from './ids.js';
@@ -51,7 +51,14 @@ interface RunScope {
 export async function runChecklist(checklist: Checklist, options: RunOptions = {}): Promise<RunResult> {
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
-  const runId = options.runId ?? deriveRunId({ checklist: checklist.spec.name, digest: checklist.digest, vars: checklist.vars, key: startedAt });
+  const runId =
+    options.runId ??
+    deriveRunId({
+      checklist: checklist.spec.name,
+      digest: checklist.digest,
+      vars: checklist.vars,
+      key: startedAt,
+    });
   const signal = options.signal ?? new AbortController().signal;
   const policy: AddressPolicy = { allowLinkLocal: checklist.spec.network.allowLinkLocal };
   const tls = tlsTrust(checklist);
@@ -70,7 +77,14 @@ export async function runChecklist(checklist: Checklist, options: RunOptions = {
   };
   try {
     const phases = selectPhases(checklist, options.phases);
-    await scope.emit({ type: 'run-started', runId, checklist: checklist.spec.name, service: checklist.spec.service, startedAt, phases: plan(phases) });
+    await scope.emit({
+      type: 'run-started',
+      runId,
+      checklist: checklist.spec.name,
+      service: checklist.spec.service,
+      startedAt,
+      phases: plan(phases),
+    });
     const results: PhaseResult[] = [];
     let stoppedAt: string | undefined;
     for (const phase of phases) {
@@ -114,7 +128,10 @@ function tlsTrust(checklist: Checklist): TlsTrust {
   try {
     return { rejectUnauthorized: !insecureTls, ca: readFileSync(file, 'utf8') };
   } catch (err) {
-    throw new DeployCheckError(ErrorCode.ChecklistInvalid, `network.caFile: cannot read ${file} (${describeError(err)})`);
+    throw new DeployCheckError(
+      ErrorCode.ChecklistInvalid,
+      `network.caFile: cannot read ${file} (${describeError(err)})`,
+    );
   }
 }
 
@@ -122,7 +139,10 @@ function selectPhases(checklist: Checklist, only?: readonly string[]): Phase[] {
   if (!only || only.length === 0) return checklist.phases;
   const unknown = only.filter((id) => !checklist.phases.some((p) => p.id === id));
   if (unknown.length > 0) {
-    throw new DeployCheckError(ErrorCode.Usage, `no phase ${unknown.map((u) => `"${u}"`).join(', ')}; phases: ${checklist.phases.map((p) => p.id).join(', ')}`);
+    throw new DeployCheckError(
+      ErrorCode.Usage,
+      `no phase ${unknown.map((u) => `"${u}"`).join(', ')}; phases: ${checklist.phases.map((p) => p.id).join(', ')}`,
+    );
   }
   return checklist.phases.filter((p) => only.includes(p.id));
 }
@@ -131,7 +151,13 @@ export function plan(phases: readonly Phase[]): PlannedPhase[] {
   return phases.map((p) => ({
     id: p.id,
     title: p.title,
-    items: p.items.map((i) => ({ key: i.key, title: i.title, kind: i.kind, type: itemType(i), severity: i.severity })),
+    items: p.items.map((i) => ({
+      key: i.key,
+      title: i.title,
+      kind: i.kind,
+      type: itemType(i),
+      severity: i.severity,
+    })),
   }));
 }
 
@@ -151,7 +177,15 @@ async function runItem(scope: RunScope, item: Item): Promise<ItemResult> {
   const startedAt = scope.now().toISOString();
   await scope.emit({ type: 'item-started', runId: scope.runId, key: item.key });
   const result = scope.signal.aborted
-    ? finish(scope, item, startedAt, { status: 'skipped', observed: '', expected: '', detail: 'not run: cancelled', durationMs: 0, measurements: 0, attempts: 0 })
+    ? finish(scope, item, startedAt, {
+        status: 'skipped',
+        observed: '',
+        expected: '',
+        detail: 'not run: cancelled',
+        durationMs: 0,
+        measurements: 0,
+        attempts: 0,
+      })
     : item.kind === 'manual'
       ? manualResult(scope, item, startedAt)
       : await probeResult(scope, item, startedAt);
@@ -159,7 +193,10 @@ async function runItem(scope: RunScope, item: Item): Promise<ItemResult> {
   return result;
 }
 
-type Measured = Pick<ItemResult, 'status' | 'observed' | 'expected' | 'detail' | 'durationMs' | 'measurements' | 'attempts' | 'metrics'>;
+type Measured = Pick<
+  ItemResult,
+  'status' | 'observed' | 'expected' | 'detail' | 'durationMs' | 'measurements' | 'attempts' | 'metrics'
+>;
 
 function finish(scope: RunScope, item: Item, startedAt: string, m: Measured): ItemResult {
   return scope.redactor.redactDeep({
@@ -182,29 +219,69 @@ function manualResult(scope: RunScope, item: ManualItem, startedAt: string): Ite
   const owners = item.manual.owner.map(describePrincipal).join(', ');
   const base = { observed: '', expected: `ticked by ${owners}`, durationMs: 0, measurements: 0, attempts: 0 };
   if (tick) {
-    return { ...finish(scope, item, startedAt, { ...base, status: 'pass', observed: `done by ${tick.by}`, detail: tick.note ?? '' }), tick };
+    return {
+      ...finish(scope, item, startedAt, {
+        ...base,
+        status: 'pass',
+        observed: `done by ${tick.by}`,
+        detail: tick.note ?? '',
+      }),
+      tick,
+    };
   }
   const mode = scope.options.manualMode ?? 'pending';
-  return finish(scope, item, startedAt, { ...base, status: mode, detail: `needs a person: ${owners}${item.manual.instructions ? ` — ${item.manual.instructions}` : ''}` });
+  return finish(scope, item, startedAt, {
+    ...base,
+    status: mode,
+    detail: `needs a person: ${owners}${item.manual.instructions ? ` — ${item.manual.instructions}` : ''}`,
+  });
 }
 
 async function probeResult(scope: RunScope, item: ProbeItem, startedAt: string): Promise<ItemResult> {
   const { type, ...params } = item.check as { type: string } & Record<string, unknown>;
   const def = findCheck(type);
   if (!def) {
-    return finish(scope, item, startedAt, { status: 'error', observed: '', expected: '', detail: `unknown probe type "${type}"`, durationMs: 0, measurements: 0, attempts: 0 });
+    return finish(scope, item, startedAt, {
+      status: 'error',
+      observed: '',
+      expected: '',
+      detail: `unknown probe type "${type}"`,
+      durationMs: 0,
+      measurements: 0,
+      attempts: 0,
+    });
   }
   if (scope.options.dryRun) {
-    return finish(scope, item, startedAt, { status: 'skipped', observed: '', expected: '', detail: `dry run: would run ${type} ${describeTarget(params)}`, durationMs: 0, measurements: 0, attempts: 0 });
+    return finish(scope, item, startedAt, {
+      status: 'skipped',
+      observed: '',
+      expected: '',
+      detail: `dry run: would run ${type} ${describeTarget(params)}`,
+      durationMs: 0,
+      measurements: 0,
+      attempts: 0,
+    });
   }
   let resolved: unknown = params;
   try {
     if (mentionsSecret(params)) {
-      const source = secretSource(scope.checklist.spec.secrets, scope.probeContext.baseDir, scope.options.env ?? process.env);
+      const source = secretSource(
+        scope.checklist.spec.secrets,
+        scope.probeContext.baseDir,
+        scope.options.env ?? process.env,
+      );
       resolved = resolveSecrets(params, source, scope.redactor);
     }
   } catch (err) {
-    return finish(scope, item, startedAt, { status: 'error', observed: '', expected: '', detail: describeError(err), durationMs: 0, measurements: 0, attempts: 0 });
+    return finish(scope, item, startedAt, {
+      status: 'error',
+      observed: '',
+      expected: '',
+      detail: describeError(err),
+      durationMs: 0,
+      measurements: 0,
+      attempts: 0,
+    });
   }
   const measured = await measure(def, resolved, scope.probeContext, item.measurement, scope.signal);
   return finish(scope, item, startedAt, measured);

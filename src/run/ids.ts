@@ -13,7 +13,17 @@ function encode(bytes: Buffer, length: number): string {
  * key such as Slack's trigger id), so a redelivered request maps to the same run. Never all
  * digits and never contains ':' (BullMQ job ids).
  */
-export function deriveRunId(parts: { checklist: string; digest: string; vars: Record<string, string>; key: string }): string {
-  const canonical = JSON.stringify([parts.checklist, parts.digest, Object.entries(parts.vars).sort(), parts.key]);
+export function deriveRunId(parts: {
+  checklist: string;
+  digest: string;
+  vars: Record<string, string>;
+  key: string;
+}): string {
+  const canonical = JSON.stringify([
+    parts.checklist,
+    parts.digest,
+    Object.entries(parts.vars).sort(),
+    parts.key,
+  ]);
   return `r-${encode(createHash('sha256').update(canonical).digest(), 10)}`;
 }

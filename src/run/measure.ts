@@ -1,13 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CheckContext, CheckDefinition, CheckOutcome, CheckResult } from '../checks/types.js';
 import type { Measurement } from '../checklist/model.js';
+import type { CheckContext, CheckDefinition, CheckOutcome, CheckResult } from '../checks/types.js';
 import { describeError } from '../errors.js';
 
 /** Grace a probe gets after its signal aborts before the engine stops waiting for it. */
 const ABANDON_GRACE_MS = 1000;
 
 /** A result after aggregation: the engine (not a probe) may conclude `inconclusive`. */
-export type AggregatedResult = Omit<CheckResult, 'status'> & { status: CheckResult['status'] | 'inconclusive' };
+export type AggregatedResult = Omit<CheckResult, 'status'> & {
+  status: CheckResult['status'] | 'inconclusive';
+};
 
 export interface MeasuredOutcome extends AggregatedResult {
   measurements: number;
@@ -37,12 +39,22 @@ export async function attemptOnce(
   });
   try {
     const outcome = await Promise.race([def.run(params as never, { ...ctx, signal, timeoutMs }), abandoned]);
-    if (deadline.aborted && !parent.aborted && outcome.status === 'error' && !/timed out|within/.test(outcome.detail)) {
-      return { ...outcome, detail: `timed out after ${timeoutMs} ms${outcome.detail ? ` (${outcome.detail})` : ''}`, durationMs: elapsed() };
+    if (
+      deadline.aborted &&
+      !parent.aborted &&
+      outcome.status === 'error' &&
+      !/timed out|within/.test(outcome.detail)
+    ) {
+      return {
+        ...outcome,
+        detail: `timed out after ${timeoutMs} ms${outcome.detail ? ` (${outcome.detail})` : ''}`,
+        durationMs: elapsed(),
+      };
     }
     return { ...outcome, durationMs: elapsed() };
   } catch (err) {
-    const detail = deadline.aborted && !parent.aborted ? `timed out after ${timeoutMs} ms` : describeError(err);
+    const detail =
+      deadline.aborted && !parent.aborted ? `timed out after ${timeoutMs} ms` : describeError(err);
     return { ...errorOutcome(detail), durationMs: elapsed() };
   } finally {
     if (abandon) clearTimeout(abandon);
@@ -91,10 +103,20 @@ export async function measure(
   return { ...aggregate(results, m), measurements: results.length, attempts };
 }
 
-export function aggregate(results: readonly CheckResult[], m: Pick<Measurement, 'failureLimit' | 'inconclusiveLimit'>): AggregatedResult {
+export function aggregate(
+  results: readonly CheckResult[],
+  m: Pick<Measurement, 'failureLimit' | 'inconclusiveLimit'>,
+): AggregatedResult {
   const durationMs = results.reduce((s, r) => s + r.durationMs, 0);
   const last = results.at(-1);
-  if (!last) return { status: 'skipped', observed: '', expected: '', detail: 'cancelled before measuring', durationMs };
+  if (!last)
+    return {
+      status: 'skipped',
+      observed: '',
+      expected: '',
+      detail: 'cancelled before measuring',
+      durationMs,
+    };
   if (results.length === 1) return last;
   const failed = results.filter((r) => r.status === 'fail');
   const errored = results.filter((r) => r.status === 'error');

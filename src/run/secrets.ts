@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DeployCheckError, ErrorCode } from '../errors.js';
 import type { ChecklistSpec } from '../checklist/schema.js';
+import { DeployCheckError, ErrorCode } from '../errors.js';
 
 const SECRET_PATTERN = /\$\{secret:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const REDACTED = '[redacted]';
@@ -14,7 +14,11 @@ export interface SecretSource {
   where(name: string): string;
 }
 
-export function secretSource(spec: ChecklistSpec['secrets'], baseDir: string, env: NodeJS.ProcessEnv): SecretSource {
+export function secretSource(
+  spec: ChecklistSpec['secrets'],
+  baseDir: string,
+  env: NodeJS.ProcessEnv,
+): SecretSource {
   if (spec.source === 'file') {
     const dir = path.resolve(baseDir, spec.dir ?? 'secrets');
     return {
@@ -76,7 +80,10 @@ export function resolveSecrets<T>(value: T, source: SecretSource, redactor: Reda
     return value.replace(SECRET_PATTERN, (_m, name: string) => {
       const secret = source.get(name);
       if (secret === undefined) {
-        throw new DeployCheckError(ErrorCode.SecretMissing, `secret ${name} is not set (${source.where(name)})`);
+        throw new DeployCheckError(
+          ErrorCode.SecretMissing,
+          `secret ${name} is not set (${source.where(name)})`,
+        );
       }
       redactor.add(secret);
       return secret;
@@ -84,7 +91,9 @@ export function resolveSecrets<T>(value: T, source: SecretSource, redactor: Reda
   }
   if (Array.isArray(value)) return value.map((v) => resolveSecrets(v, source, redactor)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveSecrets(v, source, redactor)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, resolveSecrets(v, source, redactor)]),
+    ) as T;
   }
   return value;
 }

@@ -1,5 +1,5 @@
-import type { CheckStatus } from '../checks/types.js';
 import type { Principal } from '../checklist/schema.js';
+import type { CheckStatus } from '../checks/types.js';
 
 /** An item's final state. `inconclusive`: errored measurements beyond the limit; `pending`: a person has yet to tick it. */
 export type ItemStatus = CheckStatus | 'inconclusive' | 'pending';
@@ -65,11 +65,24 @@ export interface RunResult {
 export interface PlannedPhase {
   id: string;
   title: string;
-  items: Array<{ key: string; title: string; kind: 'probe' | 'manual'; type: string; severity: 'critical' | 'warning' }>;
+  items: Array<{
+    key: string;
+    title: string;
+    kind: 'probe' | 'manual';
+    type: string;
+    severity: 'critical' | 'warning';
+  }>;
 }
 
 export type RunEvent =
-  | { type: 'run-started'; runId: string; checklist: string; service: string; startedAt: string; phases: PlannedPhase[] }
+  | {
+      type: 'run-started';
+      runId: string;
+      checklist: string;
+      service: string;
+      startedAt: string;
+      phases: PlannedPhase[];
+    }
   | { type: 'item-started'; runId: string; key: string }
   | { type: 'item-finished'; runId: string; result: ItemResult }
   | { type: 'phase-finished'; runId: string; phase: PhaseResult }

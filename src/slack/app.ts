@@ -1,4 +1,4 @@
-import { App, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { InstallationStore } from '@slack/oauth';
 import type { Logger } from 'pino';
 import { register as registerActions } from '../../commands/actions.js';
@@ -6,7 +6,15 @@ import { register as registerCommand } from '../../commands/deploy-check.js';
 import type { BotDeps } from '../../commands/deps.js';
 import type { OpsRoute } from '../http/routes.js';
 
-export const SCOPES = ['commands', 'chat:write', 'chat:write.public', 'users:read', 'usergroups:read', 'channels:history', 'groups:history'];
+export const SCOPES = [
+  'commands',
+  'chat:write',
+  'chat:write.public',
+  'users:read',
+  'usergroups:read',
+  'channels:history',
+  'groups:history',
+];
 
 /** Bolt's logger interface over pino, so every line goes through one redacting logger. */
 export function boltLogger(log: Logger): BoltLogger {
@@ -31,7 +39,10 @@ export interface BotApp {
 }
 
 /** The Bolt app: HTTP receiver in production, Socket Mode for local development; every listener registered here. */
-export function createBotApp(deps: BotDeps, opts: { routes: OpsRoute[]; installationStore?: InstallationStore }): BotApp {
+export function createBotApp(
+  deps: BotDeps,
+  opts: { routes: OpsRoute[]; installationStore?: InstallationStore },
+): BotApp {
   const { config } = deps;
   const logger = boltLogger(deps.log);
   const clientOptions = config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {};
@@ -48,20 +59,39 @@ export function createBotApp(deps: BotDeps, opts: { routes: OpsRoute[]; installa
   let app: App;
   let receiver: HTTPReceiver | undefined;
   if (config.SLACK_SOCKET_MODE) {
-    app = new App({ ...auth, signingSecret: config.SLACK_SIGNING_SECRET!, appToken: config.SLACK_APP_TOKEN!, socketMode: true, logger, clientOptions });
+    app = new App({
+      ...auth,
+      signingSecret: config.SLACK_SIGNING_SECRET!,
+      appToken: config.SLACK_APP_TOKEN!,
+      socketMode: true,
+      logger,
+      clientOptions,
+    });
   } else {
     receiver = new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET!,
       logger,
       customRoutes: opts.routes,
-      ...('clientId' in auth ? { clientId: auth.clientId, clientSecret: auth.clientSecret, stateSecret: auth.stateSecret, scopes: auth.scopes, installationStore: opts.installationStore, installerOptions: auth.installerOptions } : {}),
+      ...('clientId' in auth
+        ? {
+            clientId: auth.clientId,
+            clientSecret: auth.clientSecret,
+            stateSecret: auth.stateSecret,
+            scopes: auth.scopes,
+            installationStore: opts.installationStore,
+            installerOptions: auth.installerOptions,
+          }
+        : {}),
     });
     app = new App({ ...auth, receiver, logger, clientOptions });
   }
   registerCommand(app, deps);
   registerActions(app, deps);
   app.error(async (err) => {
-    deps.log.error({ code: (err as { code?: string }).code, err: err.message }, 'unhandled error in a listener');
+    deps.log.error(
+      { code: (err as { code?: string }).code, err: err.message },
+      'unhandled error in a listener',
+    );
   });
   return { app, ...(receiver ? { receiver } : {}) };
 }

@@ -14,7 +14,13 @@ export interface ClientCounters {
 function webClient(token: string, config: Config, logger?: Logger): WebClient {
   return new WebClient(token, {
     ...(config.SLACK_API_URL ? { slackApiUrl: config.SLACK_API_URL } : {}),
-    retryConfig: { retries: config.SLACK_RETRIES, factor: 1.6, minTimeout: 200, maxTimeout: 30_000, randomize: true },
+    retryConfig: {
+      retries: config.SLACK_RETRIES,
+      factor: 1.6,
+      minTimeout: 200,
+      maxTimeout: 30_000,
+      randomize: true,
+    },
     rejectRateLimitedCalls: false,
     ...(logger ? { logger } : { logLevel: LogLevel.ERROR }),
   });
@@ -49,7 +55,11 @@ export function installationClients(store: InstallationStore, config: Config, lo
   };
 }
 
-export function slackClientsFor(config: Config, installationStore: InstallationStore | undefined, logger?: Logger): SlackClients {
+export function slackClientsFor(
+  config: Config,
+  installationStore: InstallationStore | undefined,
+  logger?: Logger,
+): SlackClients {
   if (config.SLACK_BOT_TOKEN) return tokenClients(config.SLACK_BOT_TOKEN, config, logger);
   if (!installationStore) throw new Error('OAuth mode needs an installation store');
   return installationClients(installationStore, config, logger);

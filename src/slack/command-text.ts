@@ -89,13 +89,15 @@ export function parseCommandText(text: string): Parsed {
 function parseRun(args: string[]): Parsed {
   const [checklist, ...rest] = args;
   if (!checklist) return fail('`run` needs a checklist name, like `/deploy-check run clientsvia production`');
-  if (!NAME.test(checklist)) return fail(`"${checklist}" is not a checklist name (lower-case letters, digits and dashes)`);
+  if (!NAME.test(checklist))
+    return fail(`"${checklist}" is not a checklist name (lower-case letters, digits and dashes)`);
   const vars: Record<string, string> = {};
   let env: string | undefined;
   for (const token of rest) {
     const eq = token.indexOf('=');
     if (eq < 0) {
-      if (env !== undefined) return fail(`unexpected "${token}": give the environment once, then key=value pairs`);
+      if (env !== undefined)
+        return fail(`unexpected "${token}": give the environment once, then key=value pairs`);
       if (!NAME.test(token)) return fail(`"${token}" is not an environment name`);
       env = token;
       continue;
@@ -112,9 +114,11 @@ function parseRollback(args: string[]): Parsed {
   const dryRun = args.includes('--dry-run');
   const rest = args.filter((a) => a !== '--dry-run');
   const [target, run, ...extra] = rest;
-  if (!target) return fail('`rollback` needs a service or checklist, like `/deploy-check rollback clientsvia-api`');
+  if (!target)
+    return fail('`rollback` needs a service or checklist, like `/deploy-check rollback clientsvia-api`');
   if (extra.length > 0) return fail('`rollback` takes a service, an optional run id and --dry-run');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(target)) return fail(`"${target}" is not a service or checklist name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(target))
+    return fail(`"${target}" is not a service or checklist name`);
   if (run !== undefined) {
     const id = runId(run, 'rollback');
     if (typeof id !== 'string') return id;

@@ -13,7 +13,12 @@ export class GroupResolver {
     private readonly prefix: string,
   ) {}
 
-  async groupsOf(client: WebClient, teamId: string, userId: string, candidates: readonly string[]): Promise<Set<string>> {
+  async groupsOf(
+    client: WebClient,
+    teamId: string,
+    userId: string,
+    candidates: readonly string[],
+  ): Promise<Set<string>> {
     const member = new Set<string>();
     for (const group of new Set(candidates)) {
       const users = await this.members(client, teamId, group);

@@ -33,7 +33,12 @@ export class ThreadWriter {
     const existing = await this.store.getMessage(this.tenant, this.runId, part);
     if (existing?.ts) {
       if (existing.hash !== hash) {
-        await this.client.chat.update({ channel: existing.channel, ts: existing.ts, text: rendered.text, blocks: rendered.blocks as never });
+        await this.client.chat.update({
+          channel: existing.channel,
+          ts: existing.ts,
+          text: rendered.text,
+          blocks: rendered.blocks as never,
+        });
         await this.store.setMessageWritten(this.tenant, this.runId, part, { hash });
       }
       return existing.ts;
@@ -42,7 +47,12 @@ export class ThreadWriter {
     // Claimed earlier but no ts recorded: that worker may have posted before dying. Look before posting.
     const found = existing ? await this.findPosted(part, threadTs) : undefined;
     if (found) {
-      await this.client.chat.update({ channel: this.channel, ts: found, text: rendered.text, blocks: rendered.blocks as never });
+      await this.client.chat.update({
+        channel: this.channel,
+        ts: found,
+        text: rendered.text,
+        blocks: rendered.blocks as never,
+      });
       await this.store.setMessageWritten(this.tenant, this.runId, part, { ts: found, hash });
       return found;
     }
@@ -70,11 +80,26 @@ export class ThreadWriter {
 
   private async findPosted(part: string, threadTs?: string): Promise<string | undefined> {
     const res = threadTs
-      ? await this.client.conversations.replies({ channel: this.channel, ts: threadTs, include_all_metadata: true, limit: 200 })
-      : await this.client.conversations.history({ channel: this.channel, include_all_metadata: true, limit: 100 });
-    const messages = (res.messages ?? []) as Array<{ ts?: string; metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }>;
+      ? await this.client.conversations.replies({
+          channel: this.channel,
+          ts: threadTs,
+          include_all_metadata: true,
+          limit: 200,
+        })
+      : await this.client.conversations.history({
+          channel: this.channel,
+          include_all_metadata: true,
+          limit: 100,
+        });
+    const messages = (res.messages ?? []) as Array<{
+      ts?: string;
+      metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+    }>;
     const match = messages.find(
-      (m) => m.metadata?.event_type === METADATA_EVENT && m.metadata.event_payload?.run === this.runId && m.metadata.event_payload?.part === part,
+      (m) =>
+        m.metadata?.event_type === METADATA_EVENT &&
+        m.metadata.event_payload?.run === this.runId &&
+        m.metadata.event_payload?.part === part,
     );
     return match?.ts;
   }

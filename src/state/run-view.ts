@@ -97,8 +97,19 @@ export function deriveRunView(input: ViewInput): RunView {
   const approvalOpened = input.facts.find((f) => f.kind === 'approval-opened');
   const gates = gatesOf(input.checklist.spec).map((gate) => gateView(gate, input, evidence, approvalOpened));
   const rejectFact = has('rejected');
-  const rejection = rejectFact ? { user: rejectFact.by ?? '', reason: String(rejectFact.data?.reason ?? ''), at: rejectFact.at } : undefined;
-  const status = deriveStatus({ started, probesDone: probesDone && runningPhases.length === 0, outcome, gates, rejected: Boolean(rejectFact), cancelled: Boolean(cancelledFact), errored: Boolean(has('errored')), now: input.now });
+  const rejection = rejectFact
+    ? { user: rejectFact.by ?? '', reason: String(rejectFact.data?.reason ?? ''), at: rejectFact.at }
+    : undefined;
+  const status = deriveStatus({
+    started,
+    probesDone: probesDone && runningPhases.length === 0,
+    outcome,
+    gates,
+    rejected: Boolean(rejectFact),
+    cancelled: Boolean(cancelledFact),
+    errored: Boolean(has('errored')),
+    now: input.now,
+  });
   const closed = has('closed');
   return {
     run: input.run,
@@ -119,7 +130,8 @@ export function latestRound(facts: readonly FactDoc[], phaseId: string): number 
   let round = 0;
   for (const f of facts) {
     const m = /^rerun:(\d+)$/.exec(f.kind);
-    if (m && Array.isArray(f.data?.phases) && (f.data.phases as unknown[]).includes(phaseId)) round = Math.max(round, Number(m[1]));
+    if (m && Array.isArray(f.data?.phases) && (f.data.phases as unknown[]).includes(phaseId))
+      round = Math.max(round, Number(m[1]));
   }
   return round;
 }
@@ -129,7 +141,12 @@ export function nextRound(facts: readonly FactDoc[]): number {
   return 1 + facts.reduce((max, f) => Math.max(max, Number(/^rerun:(\d+)$/.exec(f.kind)?.[1] ?? 0)), 0);
 }
 
-function gateView(gate: ApprovalGateSpec, input: ViewInput, evidence: string, opened: FactDoc | undefined): GateView {
+function gateView(
+  gate: ApprovalGateSpec,
+  input: ViewInput,
+  evidence: string,
+  opened: FactDoc | undefined,
+): GateView {
   const mine = input.votes.filter((v) => v.gate === gate.id && v.decision === 'approve');
   const current = mine.filter((v) => v.evidence === evidence);
   const counted: CountedVote[] = current.map((v) => ({ user: v.user, roles: v.roles }));

@@ -8,7 +8,11 @@ interface InstallationDoc {
 }
 
 /** Org-wide installs are keyed by enterprise, others by team (as Bolt's own stores do). */
-function keyOf(q: { isEnterpriseInstall?: boolean; enterpriseId?: string | undefined; teamId?: string | undefined }): string {
+function keyOf(q: {
+  isEnterpriseInstall?: boolean;
+  enterpriseId?: string | undefined;
+  teamId?: string | undefined;
+}): string {
   if (q.isEnterpriseInstall && q.enterpriseId) return `E:${q.enterpriseId}`;
   if (q.teamId) return `T:${q.teamId}`;
   throw new Error('installation query has neither a team nor an enterprise id');
@@ -22,10 +26,20 @@ export class MongoInstallationStore implements InstallationStore {
     this.installations = db.collection('installations');
   }
 
-  async storeInstallation<AuthVersion extends 'v1' | 'v2'>(installation: Installation<AuthVersion, boolean>): Promise<void> {
-    const key = keyOf({ isEnterpriseInstall: installation.isEnterpriseInstall, enterpriseId: installation.enterprise?.id, teamId: installation.team?.id });
+  async storeInstallation<AuthVersion extends 'v1' | 'v2'>(
+    installation: Installation<AuthVersion, boolean>,
+  ): Promise<void> {
+    const key = keyOf({
+      isEnterpriseInstall: installation.isEnterpriseInstall,
+      enterpriseId: installation.enterprise?.id,
+      teamId: installation.team?.id,
+    });
     // A re-install replaces the whole record (new token, new scopes): last writer wins by design.
-    await this.installations.replaceOne({ _id: key }, { installation: installation as Installation, updatedAt: new Date() }, { upsert: true });
+    await this.installations.replaceOne(
+      { _id: key },
+      { installation: installation as Installation, updatedAt: new Date() },
+      { upsert: true },
+    );
   }
 
   async fetchInstallation(query: InstallationQuery<boolean>): Promise<Installation<'v1' | 'v2', boolean>> {

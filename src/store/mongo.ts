@@ -8,7 +8,11 @@ export interface MongoHandle {
 }
 
 /** Connects with bounded timeouts, so a down server gives a sentence instead of a hang. */
-export async function connectMongo(uri: string, dbName: string, opts: { timeoutMs?: number } = {}): Promise<MongoHandle> {
+export async function connectMongo(
+  uri: string,
+  dbName: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<MongoHandle> {
   const timeout = opts.timeoutMs ?? 5000;
   const client = new MongoClient(uri, {
     appName: 'deploy-check',
@@ -29,7 +33,11 @@ export async function connectMongo(uri: string, dbName: string, opts: { timeoutM
 }
 
 export function storeUnavailable(err: unknown): DeployCheckError {
-  return new DeployCheckError(ErrorCode.StoreUnavailable, `the run store (MongoDB) is unavailable: ${describeError(err)}`, { cause: err });
+  return new DeployCheckError(
+    ErrorCode.StoreUnavailable,
+    `the run store (MongoDB) is unavailable: ${describeError(err)}`,
+    { cause: err },
+  );
 }
 
 export function isDuplicateKey(err: unknown): boolean {
@@ -39,5 +47,7 @@ export function isDuplicateKey(err: unknown): boolean {
 /** Errors that mean "the database is not there right now", as opposed to a bug in our query. */
 export function isStoreDown(err: unknown): boolean {
   const name = (err as { name?: string })?.name ?? '';
-  return /MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoTopologyClosedError|MongoNotConnectedError|PoolClearedError/.test(name);
+  return /MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoTopologyClosedError|MongoNotConnectedError|PoolClearedError/.test(
+    name,
+  );
 }

@@ -160,11 +160,21 @@ export class RunStore {
 
   /** Mirrors the derived status for listings (last writer wins; nothing decides on it). */
   async setStatus(tenant: Tenant, runId: string, status: RunStatus, outcome?: RunOutcome): Promise<void> {
-    await this.runs.updateOne(this.scoped<RunDoc>(tenant, { _id: runId }), { $set: { status, updatedAt: new Date(), ...(outcome ? { outcome } : {}) } });
+    await this.runs.updateOne(this.scoped<RunDoc>(tenant, { _id: runId }), {
+      $set: { status, updatedAt: new Date(), ...(outcome ? { outcome } : {}) },
+    });
   }
 
   async recordResult(tenant: Tenant, runId: string, round: number, result: ItemResult): Promise<void> {
-    await this.insertFact(this.results, { _id: `${runId}|${round}|${result.key}`, runId, teamId: tenant.teamId, round, key: result.key, result, at: new Date() });
+    await this.insertFact(this.results, {
+      _id: `${runId}|${round}|${result.key}`,
+      runId,
+      teamId: tenant.teamId,
+      round,
+      key: result.key,
+      result,
+      at: new Date(),
+    });
   }
 
   /** The latest result of each item: a re-run phase's round supersedes the earlier one. */
@@ -180,7 +190,13 @@ export class RunStore {
 
   /** Returns false when the item was already ticked (by anyone): a double click counts once. */
   tick(tenant: Tenant, runId: string, key: string, tick: ManualTick): Promise<boolean> {
-    return this.insertFact(this.ticks, { _id: `${runId}|${key}`, runId, teamId: tenant.teamId, key, ...tick });
+    return this.insertFact(this.ticks, {
+      _id: `${runId}|${key}`,
+      runId,
+      teamId: tenant.teamId,
+      key,
+      ...tick,
+    });
   }
 
   async ticksFor(tenant: Tenant, runId: string): Promise<Map<string, ManualTick>> {
@@ -190,7 +206,11 @@ export class RunStore {
 
   /** One vote per run + gate + evidence + user; returns false when this person already voted on this evidence. */
   vote(tenant: Tenant, vote: Omit<VoteDoc, '_id' | 'teamId'>): Promise<boolean> {
-    return this.insertFact(this.votes, { _id: `${vote.runId}|${vote.gate}|${vote.evidence}|${vote.user}`, teamId: tenant.teamId, ...vote });
+    return this.insertFact(this.votes, {
+      _id: `${vote.runId}|${vote.gate}|${vote.evidence}|${vote.user}`,
+      teamId: tenant.teamId,
+      ...vote,
+    });
   }
 
   votesFor(tenant: Tenant, runId: string): Promise<VoteDoc[]> {
@@ -199,11 +219,25 @@ export class RunStore {
 
   /** Claims the right to post a message part; the claimant posts it and records its ts. */
   claimMessage(tenant: Tenant, runId: string, part: string, channel: string): Promise<boolean> {
-    return this.insertFact(this.messages, { _id: `${runId}|${part}`, runId, teamId: tenant.teamId, part, channel, claimedAt: new Date() });
+    return this.insertFact(this.messages, {
+      _id: `${runId}|${part}`,
+      runId,
+      teamId: tenant.teamId,
+      part,
+      channel,
+      claimedAt: new Date(),
+    });
   }
 
-  async setMessageWritten(tenant: Tenant, runId: string, part: string, written: { ts?: string; hash: string }): Promise<void> {
-    await this.messages.updateOne(this.scoped<MessageDoc>(tenant, { _id: `${runId}|${part}` }), { $set: written });
+  async setMessageWritten(
+    tenant: Tenant,
+    runId: string,
+    part: string,
+    written: { ts?: string; hash: string },
+  ): Promise<void> {
+    await this.messages.updateOne(this.scoped<MessageDoc>(tenant, { _id: `${runId}|${part}` }), {
+      $set: written,
+    });
   }
 
   getMessage(tenant: Tenant, runId: string, part: string): Promise<MessageDoc | null> {
@@ -216,16 +250,43 @@ export class RunStore {
   }
 
   /** A one-time transition (closed, cancelled, deployed, rerun:phase:N…): true for the one caller that made it happen. */
-  fact(tenant: Tenant, runId: string, kind: string, by?: string, data?: Record<string, unknown>): Promise<boolean> {
-    return this.insertFact(this.facts, { _id: `${runId}|${kind}`, runId, teamId: tenant.teamId, kind, at: new Date(), ...(by ? { by } : {}), ...(data ? { data } : {}) });
+  fact(
+    tenant: Tenant,
+    runId: string,
+    kind: string,
+    by?: string,
+    data?: Record<string, unknown>,
+  ): Promise<boolean> {
+    return this.insertFact(this.facts, {
+      _id: `${runId}|${kind}`,
+      runId,
+      teamId: tenant.teamId,
+      kind,
+      at: new Date(),
+      ...(by ? { by } : {}),
+      ...(data ? { data } : {}),
+    });
   }
 
   factsFor(tenant: Tenant, runId: string): Promise<FactDoc[]> {
     return this.facts.find(this.scoped<FactDoc>(tenant, { runId })).sort({ at: 1 }).toArray();
   }
 
-  async record(tenant: Tenant, runId: string, actor: string, action: string, detail?: Record<string, unknown>): Promise<void> {
-    await this.audit.insertOne({ runId, teamId: tenant.teamId, at: new Date(), actor, action, ...(detail ? { detail } : {}) });
+  async record(
+    tenant: Tenant,
+    runId: string,
+    actor: string,
+    action: string,
+    detail?: Record<string, unknown>,
+  ): Promise<void> {
+    await this.audit.insertOne({
+      runId,
+      teamId: tenant.teamId,
+      at: new Date(),
+      actor,
+      action,
+      ...(detail ? { detail } : {}),
+    });
   }
 
   auditFor(tenant: Tenant, runId: string): Promise<AuditDoc[]> {

@@ -5,114 +5,175 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTIONS, VIEWS } from '../../src/slack/render/actions.js';
 import { CHANNEL, type Harness, startHarness, waitFor } from '../helpers/harness.js';
-import { sendSigned, slashCommandBody } from '../helpers/slack-sign.js';
 import { skipUnless } from '../helpers/services.js';
 import type { FakeMessage } from '../helpers/slack-fake.js';
+import { sendSigned, slashCommandBody } from '../helpers/slack-sign.js';
 
 const fixtures = path.resolve(import.meta.dirname, '../fixtures/e2e-checklists');
 const skip = skipUnless('redis') || skipUnless('mongodb');
 const E2E_TIMEOUT = 90_000;
 
-describe.skipIf(skip)('Slack bot end to end: bot + worker processes, BullMQ on Redis, MongoDB store, Slack fake', () => {
-  let h: Harness;
-  let target: http.Server;
-  let baseUrl = '';
-  let mongo: MongoClient;
+describe.skipIf(skip)(
+  'Slack bot end to end: bot + worker processes, BullMQ on Redis, MongoDB store, Slack fake',
+  () => {
+    let h: Harness;
+    let target: http.Server;
+    let baseUrl = '';
+    let mongo: MongoClient;
 
-  beforeAll(async () => {
-    target = http.createServer((req, res) => res.writeHead(req.url === '/flag' ? 200 : 200, { 'content-type': 'application/json' }).end('{"status":"ok"}'));
-    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-    baseUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
-    h = await startHarness({ checklistsDir: fixtures, usergroups: { S0LEADS01: ['U0LEAD001'] }, env: { SLACK_PHASE_FIRST_WRITE_MS: '2000' } });
-    mongo = await MongoClient.connect(h.env.MONGODB_URI!);
-  }, 90_000);
+    beforeAll(async () => {
+      target = http.createServer((req, res) =>
+        res
+          .writeHead(req.url === '/flag' ? 200 : 200, { 'content-type': 'application/json' })
+          .end('{"status":"ok"}'),
+      );
+      await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+      baseUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+      h = await startHarness({
+        checklistsDir: fixtures,
+        usergroups: { S0LEADS01: ['U0LEAD001'] },
+        env: { SLACK_PHASE_FIRST_WRITE_MS: '2000' },
+      });
+      mongo = await MongoClient.connect(h.env.MONGODB_URI!);
+    }, 90_000);
 
-  afterAll(async () => {
-    await h?.close();
-    await mongo?.close();
-    target?.closeAllConnections();
-    await new Promise((r) => target?.close(r));
-  });
-
-  const runsInStore = () => mongo.db(h.env.MONGODB_DB).collection('runs').countDocuments();
-  const parentOf = (runId: string) =>
-    h.slack.messages(CHANNEL).find((m) => !m.thread_ts && (m.metadata as { event_payload?: { run?: string } } | undefined)?.event_payload?.run === runId);
-  const threadOf = (parent: FakeMessage) => h.slack.messages(CHANNEL).filter((m) => m.thread_ts === parent.ts);
-  const textOf = (m: FakeMessage | undefined) => JSON.stringify(m?.blocks ?? '') + (m?.text ?? '');
-
-  it('refuses a forged signature with 401 and enqueues nothing', async () => {
-    const before = h.slack.calls().length;
-    const res = await sendSigned(h.botUrl, slashCommandBody({ text: `run e2e baseUrl=${baseUrl}` }), { secret: 'not-the-secret' });
-    expect(res.status).toBe(401);
-    const stale = await sendSigned(h.botUrl, slashCommandBody({ text: `run e2e baseUrl=${baseUrl}` }), { secret: 'e2e-signing-secret-0123456789abcdef', timestamp: Math.floor(Date.now() / 1000) - 600 });
-    expect(stale.status).toBe(401);
-    expect(await runsInStore()).toBe(0);
-    expect(h.slack.calls().length).toBe(before);
-  });
-
-  it('answers an unknown checklist with the available ones, and bad arguments with usage', async () => {
-    const unknown = await h.slash('U0REQUEST', 'run nope');
-    expect(unknown.status).toBe(200);
-    expect(unknown.text).toContain('available: e2e');
-    const bad = await h.slash('U0REQUEST', 'frobnicate');
-    expect(bad.text).toContain('unknown subcommand');
-    const badVar = await h.slash('U0REQUEST', 'run e2e nope=1');
-    expect(badVar.text).toContain('unknown variable');
-  });
-
-  it('runs a checklist through a manual tick, approvals and the sign-off; a redelivered request starts nothing', async () => {
-    const body = slashCommandBody({ team_id: 'T0E2ETEAM', channel_id: CHANNEL, user_id: 'U0REQUEST', command: '/deploy-check', text: `run e2e staging baseUrl=${baseUrl}`, trigger_id: '111.222.fixed', response_url: h.slack.responseUrl({ user: 'U0REQUEST' }) });
-    const [a, b] = await Promise.all([
-      sendSigned(h.botUrl, body, { secret: 'e2e-signing-secret-0123456789abcdef' }),
-      sendSigned(h.botUrl, body, { secret: 'e2e-signing-secret-0123456789abcdef' }),
-    ]);
-    expect([a.status, b.status]).toEqual([200, 200]);
-    const runId = /`(r-[a-z0-9]+)`/.exec(a.text)![1]!;
-    expect(b.text).toContain(runId);
-
-    const parent = await waitFor('the parent message', () => parentOf(runId));
-    const phaseMessages = await waitFor('two phase messages', () => {
-      const t = threadOf(parent);
-      return t.length >= 2 ? t : undefined;
+    afterAll(async () => {
+      await h?.close();
+      await mongo?.close();
+      target?.closeAllConnections();
+      await new Promise((r) => target?.close(r));
     });
-    await waitFor('the run to await people', () => /awaiting|Waiting|waiting/.test(textOf(parentOf(runId))) || undefined);
-    expect(await runsInStore()).toBe(1);
-    const writesBeforePeople = h.slack.writesCount({ okOnly: true });
 
-    // A non-owner cannot tick; the owner can.
-    const peoplePhase = phaseMessages.find((m) => textOf(m).includes('Database backup'))!;
-    await h.click('U0APPR001', ACTIONS.tick, peoplePhase);
-    await waitFor('a refusal naming the rule', () => h.slack.responses().some((r) => JSON.stringify(r).includes('owner')) || undefined);
-    await h.click('U0OWNER01', ACTIONS.tick, peoplePhase);
-    await waitFor('the approval request', () => (textOf(parentOf(runId)).includes(ACTIONS.approve) ? true : undefined));
+    const runsInStore = () => mongo.db(h.env.MONGODB_DB).collection('runs').countDocuments();
+    const parentOf = (runId: string) =>
+      h.slack
+        .messages(CHANNEL)
+        .find(
+          (m) =>
+            !m.thread_ts &&
+            (m.metadata as { event_payload?: { run?: string } } | undefined)?.event_payload?.run === runId,
+        );
+    const threadOf = (parent: FakeMessage) =>
+      h.slack.messages(CHANNEL).filter((m) => m.thread_ts === parent.ts);
+    const textOf = (m: FakeMessage | undefined) => JSON.stringify(m?.blocks ?? '') + (m?.text ?? '');
 
-    // Self-approval is refused; each approver counts once even when clicking twice at once.
-    await h.click('U0REQUEST', ACTIONS.approve, parentOf(runId)!);
-    await waitFor('self-approval refusal', () => h.slack.responses().some((r) => JSON.stringify(r).includes('self-approval')) || undefined);
-    await Promise.all([h.click('U0APPR001', ACTIONS.approve, parentOf(runId)!), h.click('U0APPR001', ACTIONS.approve, parentOf(runId)!)]);
-    await h.click('U0APPR002', ACTIONS.approve, parentOf(runId)!);
-    const signoff = await waitFor('the sign-off', () => threadOf(parentOf(runId)!).find((m) => /Approved by/i.test(textOf(m))));
-    expect(textOf(signoff)).toContain('U0APPR001');
-    expect(textOf(signoff)).toContain('U0APPR002');
-    const votes = await mongo.db(h.env.MONGODB_DB).collection('votes').find({ runId }).toArray();
-    expect(votes.map((v) => v.user).sort()).toEqual(['U0APPR001', 'U0APPR002']);
+    it('refuses a forged signature with 401 and enqueues nothing', async () => {
+      const before = h.slack.calls().length;
+      const res = await sendSigned(h.botUrl, slashCommandBody({ text: `run e2e baseUrl=${baseUrl}` }), {
+        secret: 'not-the-secret',
+      });
+      expect(res.status).toBe(401);
+      const stale = await sendSigned(h.botUrl, slashCommandBody({ text: `run e2e baseUrl=${baseUrl}` }), {
+        secret: 'e2e-signing-secret-0123456789abcdef',
+        timestamp: Math.floor(Date.now() / 1000) - 600,
+      });
+      expect(stale.status).toBe(401);
+      expect(await runsInStore()).toBe(0);
+      expect(h.slack.calls().length).toBe(before);
+    });
 
-    // Budget: phases + 2 before people acted, then about one write per interaction.
-    expect(writesBeforePeople).toBeLessThanOrEqual(2 + 2);
-    expect(await runsInStore()).toBe(1);
-  }, E2E_TIMEOUT);
+    it('answers an unknown checklist with the available ones, and bad arguments with usage', async () => {
+      const unknown = await h.slash('U0REQUEST', 'run nope');
+      expect(unknown.status).toBe(200);
+      expect(unknown.text).toContain('available: e2e');
+      const bad = await h.slash('U0REQUEST', 'frobnicate');
+      expect(bad.text).toContain('unknown subcommand');
+      const badVar = await h.slash('U0REQUEST', 'run e2e nope=1');
+      expect(badVar.text).toContain('unknown variable');
+    });
 
-  it('a rejection (reason in a modal) closes the run with its reason', async () => {
-    const res = await h.slash('U0REQUEST', `run e2e production baseUrl=${baseUrl}`);
-    const runId = /`(r-[a-z0-9]+)`/.exec(res.text)![1]!;
-    const parent = await waitFor('the parent message', () => parentOf(runId));
-    const peoplePhase = await waitFor('the people phase', () => threadOf(parent).find((m) => textOf(m).includes('Database backup')));
-    await h.click('U0OWNER01', ACTIONS.tick, peoplePhase);
-    await waitFor('the approval request', () => (textOf(parentOf(runId)).includes(ACTIONS.reject) ? true : undefined));
-    await h.click('U0APPR001', ACTIONS.reject, parentOf(runId)!);
-    expect(h.slack.views().length).toBeGreaterThan(0);
-    await h.submit('U0APPR001', VIEWS.reject, `${runId}|release`, { reason: { reason: 'Error budget spent <!channel>' } });
-    await waitFor('the rejection', () => /rejected/i.test(textOf(parentOf(runId))) || undefined);
-    expect(textOf(parentOf(runId))).not.toContain('<!channel>');
-  }, E2E_TIMEOUT);
-});
+    it(
+      'runs a checklist through a manual tick, approvals and the sign-off; a redelivered request starts nothing',
+      async () => {
+        const body = slashCommandBody({
+          team_id: 'T0E2ETEAM',
+          channel_id: CHANNEL,
+          user_id: 'U0REQUEST',
+          command: '/deploy-check',
+          text: `run e2e staging baseUrl=${baseUrl}`,
+          trigger_id: '111.222.fixed',
+          response_url: h.slack.responseUrl({ user: 'U0REQUEST' }),
+        });
+        const [a, b] = await Promise.all([
+          sendSigned(h.botUrl, body, { secret: 'e2e-signing-secret-0123456789abcdef' }),
+          sendSigned(h.botUrl, body, { secret: 'e2e-signing-secret-0123456789abcdef' }),
+        ]);
+        expect([a.status, b.status]).toEqual([200, 200]);
+        const runId = /`(r-[a-z0-9]+)`/.exec(a.text)![1]!;
+        expect(b.text).toContain(runId);
+
+        const parent = await waitFor('the parent message', () => parentOf(runId));
+        const phaseMessages = await waitFor('two phase messages', () => {
+          const t = threadOf(parent);
+          return t.length >= 2 ? t : undefined;
+        });
+        await waitFor(
+          'the run to await people',
+          () => /awaiting|Waiting|waiting/.test(textOf(parentOf(runId))) || undefined,
+        );
+        expect(await runsInStore()).toBe(1);
+        const writesBeforePeople = h.slack.writesCount({ okOnly: true });
+
+        // A non-owner cannot tick; the owner can.
+        const peoplePhase = phaseMessages.find((m) => textOf(m).includes('Database backup'))!;
+        await h.click('U0APPR001', ACTIONS.tick, peoplePhase);
+        await waitFor(
+          'a refusal naming the rule',
+          () => h.slack.responses().some((r) => JSON.stringify(r).includes('owner')) || undefined,
+        );
+        await h.click('U0OWNER01', ACTIONS.tick, peoplePhase);
+        await waitFor('the approval request', () =>
+          textOf(parentOf(runId)).includes(ACTIONS.approve) ? true : undefined,
+        );
+
+        // Self-approval is refused; each approver counts once even when clicking twice at once.
+        await h.click('U0REQUEST', ACTIONS.approve, parentOf(runId)!);
+        await waitFor(
+          'self-approval refusal',
+          () => h.slack.responses().some((r) => JSON.stringify(r).includes('self-approval')) || undefined,
+        );
+        await Promise.all([
+          h.click('U0APPR001', ACTIONS.approve, parentOf(runId)!),
+          h.click('U0APPR001', ACTIONS.approve, parentOf(runId)!),
+        ]);
+        await h.click('U0APPR002', ACTIONS.approve, parentOf(runId)!);
+        const signoff = await waitFor('the sign-off', () =>
+          threadOf(parentOf(runId)!).find((m) => /Approved by/i.test(textOf(m))),
+        );
+        expect(textOf(signoff)).toContain('U0APPR001');
+        expect(textOf(signoff)).toContain('U0APPR002');
+        const votes = await mongo.db(h.env.MONGODB_DB).collection('votes').find({ runId }).toArray();
+        expect(votes.map((v) => v.user).sort()).toEqual(['U0APPR001', 'U0APPR002']);
+
+        // Budget: phases + 2 before people acted, then about one write per interaction.
+        expect(writesBeforePeople).toBeLessThanOrEqual(2 + 2);
+        expect(await runsInStore()).toBe(1);
+      },
+      E2E_TIMEOUT,
+    );
+
+    it(
+      'a rejection (reason in a modal) closes the run with its reason',
+      async () => {
+        const res = await h.slash('U0REQUEST', `run e2e production baseUrl=${baseUrl}`);
+        const runId = /`(r-[a-z0-9]+)`/.exec(res.text)![1]!;
+        const parent = await waitFor('the parent message', () => parentOf(runId));
+        const peoplePhase = await waitFor('the people phase', () =>
+          threadOf(parent).find((m) => textOf(m).includes('Database backup')),
+        );
+        await h.click('U0OWNER01', ACTIONS.tick, peoplePhase);
+        await waitFor('the approval request', () =>
+          textOf(parentOf(runId)).includes(ACTIONS.reject) ? true : undefined,
+        );
+        await h.click('U0APPR001', ACTIONS.reject, parentOf(runId)!);
+        expect(h.slack.views().length).toBeGreaterThan(0);
+        await h.submit('U0APPR001', VIEWS.reject, `${runId}|release`, {
+          reason: { reason: 'Error budget spent <!channel>' },
+        });
+        await waitFor('the rejection', () => /rejected/i.test(textOf(parentOf(runId))) || undefined);
+        expect(textOf(parentOf(runId))).not.toContain('<!channel>');
+      },
+      E2E_TIMEOUT,
+    );
+  },
+);

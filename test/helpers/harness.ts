@@ -6,9 +6,16 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type SlackFake, startSlackFake } from './slack-fake.js';
-import { blockActionsPayload, interactionBody, newTriggerId, sendSigned, slashCommandBody, viewSubmissionPayload } from './slack-sign.js';
 import { mongoUri, redisUrl, uniqueName } from './services.js';
+import { type SlackFake, startSlackFake } from './slack-fake.js';
+import {
+  blockActionsPayload,
+  interactionBody,
+  newTriggerId,
+  sendSigned,
+  slashCommandBody,
+  viewSubmissionPayload,
+} from './slack-sign.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';
@@ -35,9 +42,23 @@ export interface Harness {
   workers: Proc[];
   env: Record<string, string>;
   botUrl: string;
-  slash(user: string, text: string, extra?: Record<string, string>): Promise<{ status: number; text: string; json?: unknown }>;
-  click(user: string, actionId: string, message: { channel: string; ts: string; blocks?: unknown }, extra?: { value?: string }): Promise<{ status: number }>;
-  submit(user: string, callbackId: string, privateMetadata: string, values: Record<string, Record<string, string>>): Promise<{ status: number }>;
+  slash(
+    user: string,
+    text: string,
+    extra?: Record<string, string>,
+  ): Promise<{ status: number; text: string; json?: unknown }>;
+  click(
+    user: string,
+    actionId: string,
+    message: { channel: string; ts: string; blocks?: unknown },
+    extra?: { value?: string },
+  ): Promise<{ status: number }>;
+  submit(
+    user: string,
+    callbackId: string,
+    privateMetadata: string,
+    values: Record<string, Record<string, string>>,
+  ): Promise<{ status: number }>;
   startWorker(): Promise<Proc>;
   kill(p: Proc, signal?: NodeJS.Signals): Promise<void>;
   close(): Promise<void>;
@@ -54,7 +75,10 @@ function startProcess(entry: string, env: Record<string, string>): Promise<Proc>
   child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
   child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} did not start within 30 s:\n${output.join('')}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${entry} did not start within 30 s:\n${output.join('')}`)),
+      30_000,
+    );
     child.once('message', (m: { ready?: boolean; port?: number }) => {
       clearTimeout(timer);
       resolve({ child, output, ...(m.port ? { port: m.port } : {}) });
@@ -67,7 +91,11 @@ function startProcess(entry: string, env: Record<string, string>): Promise<Proc>
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const slack = await startSlackFake({ tokens: [BOT_TOKEN], ...(opts.usergroups ? { usergroups: opts.usergroups } : {}), team: { id: TEAM, domain: 'e2e' } });
+  const slack = await startSlackFake({
+    tokens: [BOT_TOKEN],
+    ...(opts.usergroups ? { usergroups: opts.usergroups } : {}),
+    team: { id: TEAM, domain: 'e2e' },
+  });
   const env: Record<string, string> = {
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -98,15 +126,36 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     slash: (user, text, extra = {}) =>
       sendSigned(
         botUrl,
-        slashCommandBody({ team_id: TEAM, channel_id: CHANNEL, user_id: user, command: '/deploy-check', text, trigger_id: newTriggerId(), response_url: slack.responseUrl({ user }), ...extra }),
+        slashCommandBody({
+          team_id: TEAM,
+          channel_id: CHANNEL,
+          user_id: user,
+          command: '/deploy-check',
+          text,
+          trigger_id: newTriggerId(),
+          response_url: slack.responseUrl({ user }),
+          ...extra,
+        }),
         { secret: SIGNING_SECRET },
       ),
     click: (user, actionId, message, extra = {}) => {
-      const blocks = (message.blocks ?? []) as Array<{ block_id?: string; elements?: Array<{ action_id?: string; value?: string; type?: string; text?: { text?: string } }>; accessory?: { action_id?: string; value?: string } }>;
+      const blocks = (message.blocks ?? []) as Array<{
+        block_id?: string;
+        elements?: Array<{ action_id?: string; value?: string; type?: string; text?: { text?: string } }>;
+        accessory?: { action_id?: string; value?: string };
+      }>;
       const found = findButton(blocks, actionId, extra.value);
-      if (!found) throw new Error(`no button ${actionId}${extra.value ? ` with value ${extra.value}` : ''} in the message`);
+      if (!found)
+        throw new Error(
+          `no button ${actionId}${extra.value ? ` with value ${extra.value}` : ''} in the message`,
+        );
       const payload = blockActionsPayload({
-        action: { action_id: actionId, value: found.value, block_id: found.blockId, text: found.text } as never,
+        action: {
+          action_id: actionId,
+          value: found.value,
+          block_id: found.blockId,
+          text: found.text,
+        } as never,
         message: { ...message, channel: message.channel } as never,
         user: { id: user } as never,
         team: { id: TEAM } as never,
@@ -118,7 +167,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     submit: (user, callbackId, privateMetadata, values) =>
       sendSigned(
         botUrl,
-        interactionBody(viewSubmissionPayload({ callback_id: callbackId, private_metadata: privateMetadata, values, user: { id: user } as never, team: { id: TEAM } as never } as never)),
+        interactionBody(
+          viewSubmissionPayload({
+            callback_id: callbackId,
+            private_metadata: privateMetadata,
+            values,
+            user: { id: user } as never,
+            team: { id: TEAM } as never,
+          } as never),
+        ),
         { secret: SIGNING_SECRET },
       ),
     async startWorker() {
@@ -142,20 +199,29 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 }
 
 function findButton(
-  blocks: Array<{ block_id?: string; elements?: Array<{ action_id?: string; value?: string; text?: { text?: string } }>; accessory?: { action_id?: string; value?: string; text?: { text?: string } } }>,
+  blocks: Array<{
+    block_id?: string;
+    elements?: Array<{ action_id?: string; value?: string; text?: { text?: string } }>;
+    accessory?: { action_id?: string; value?: string; text?: { text?: string } };
+  }>,
   actionId: string,
   value?: string,
 ): { blockId: string; value: string; text: string } | undefined {
   for (const b of blocks) {
     for (const el of [...(b.elements ?? []), ...(b.accessory ? [b.accessory] : [])]) {
-      if (el.action_id === actionId && (value === undefined || el.value === value)) return { blockId: b.block_id ?? '', value: el.value ?? '', text: el.text?.text ?? '' };
+      if (el.action_id === actionId && (value === undefined || el.value === value))
+        return { blockId: b.block_id ?? '', value: el.value ?? '', text: el.text?.text ?? '' };
     }
   }
   return undefined;
 }
 
 /** Polls a condition until it holds (not a sleep: it returns as soon as the state is reached). */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

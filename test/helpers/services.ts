@@ -15,7 +15,8 @@ export function mongoKind(): 'mongodb' | 'ferretdb' {
 export function skipUnless(service: 'redis' | 'mongodb'): boolean {
   const have = service === 'redis' ? redisUrl() : mongoUri();
   if (have) return false;
-  const why = service === 'redis' ? process.env.DC_TEST_REDIS_UNAVAILABLE : process.env.DC_TEST_MONGODB_UNAVAILABLE;
+  const why =
+    service === 'redis' ? process.env.DC_TEST_REDIS_UNAVAILABLE : process.env.DC_TEST_MONGODB_UNAVAILABLE;
   console.warn(`skipping: no ${service} for this suite (${why ?? 'not started'})`);
   return true;
 }

@@ -927,12 +927,19 @@ class FakeSlackState {
     if (replies && ts === undefined) return fail('invalid_arguments');
     const withMetadata = isTrue(args.include_all_metadata);
     const all = [...this.messages.values()].filter((m) => m.channel === channel);
-    const picked = replies ? all.filter((m) => m.ts === ts || m.thread_ts === ts) : all.filter((m) => m.thread_ts === undefined);
+    const picked = replies
+      ? all.filter((m) => m.ts === ts || m.thread_ts === ts)
+      : all.filter((m) => m.thread_ts === undefined);
     if (replies && !picked.some((m) => m.ts === ts)) return fail('thread_not_found');
-    const ordered = replies ? picked.sort((a, b) => Number(a.ts) - Number(b.ts)) : picked.sort((a, b) => Number(b.ts) - Number(a.ts));
+    const ordered = replies
+      ? picked.sort((a, b) => Number(a.ts) - Number(b.ts))
+      : picked.sort((a, b) => Number(b.ts) - Number(a.ts));
     return {
       ok: true,
-      messages: ordered.map((m) => ({ ...this.messageView(m), ...(withMetadata && m.metadata !== undefined ? { metadata: m.metadata } : {}) })),
+      messages: ordered.map((m) => ({
+        ...this.messageView(m),
+        ...(withMetadata && m.metadata !== undefined ? { metadata: m.metadata } : {}),
+      })),
       has_more: false,
     };
   }

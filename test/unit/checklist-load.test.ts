@@ -63,7 +63,9 @@ describe('checklist loading', () => {
   });
 
   it('reports every schema problem with its position and what was expected', () => {
-    const bad = minimal.replace('title: Health', 'title: Health\n        retries: -1\n        bogus: 1').replace('service: demo-api\n', '');
+    const bad = minimal
+      .replace('title: Health', 'title: Health\n        retries: -1\n        bogus: 1')
+      .replace('service: demo-api\n', '');
     const issues = issuesOf(bad);
     const messages = issues.map((i) => `${i.line}:${i.message}`);
     expect(messages.some((m) => /service: missing required field/.test(m))).toBe(true);
@@ -78,14 +80,35 @@ describe('checklist loading', () => {
   });
 
   it('refuses roles that are not declared and duplicate ids', () => {
-    expect(issuesOf(minimal.replace('"@security"', '"@nobody"'))[0]!.message).toMatch(/role "nobody" is not declared/);
-    const dup = minimal.replace('      - title: Auth bypass removed', '      - id: health\n        title: Again');
+    expect(issuesOf(minimal.replace('"@security"', '"@nobody"'))[0]!.message).toMatch(
+      /role "nobody" is not declared/,
+    );
+    const dup = minimal.replace(
+      '      - title: Auth bypass removed',
+      '      - id: health\n        title: Again',
+    );
     expect(issuesOf(dup).some((i) => /duplicate item id "health"/.test(i.message))).toBe(true);
   });
 
   it('prints a JSON Schema that describes every probe type', () => {
     const schema = JSON.stringify(checklistJsonSchema());
-    for (const t of ['http', 'latency', 'load', 'tls', 'redirect', 'headers', 'compression', 'http2', 'exposed', 'rate-limit', 'ports', 'env', 'mongodb', 'redis', 'prometheus']) {
+    for (const t of [
+      'http',
+      'latency',
+      'load',
+      'tls',
+      'redirect',
+      'headers',
+      'compression',
+      'http2',
+      'exposed',
+      'rate-limit',
+      'ports',
+      'env',
+      'mongodb',
+      'redis',
+      'prometheus',
+    ]) {
       expect(schema).toContain(`"const":"${t}"`);
     }
   });
