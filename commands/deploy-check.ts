@@ -1,5 +1,4 @@
-import type { App, RespondFn, SlashCommand } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import type { App } from '@slack/bolt';
 import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
 import { mayApprove } from '../src/approvals/policy.js';
@@ -14,15 +13,12 @@ import {
   renderStatus,
   renderUsage,
 } from '../src/slack/render/run.js';
-import type { Tenant } from '../src/store/run-store.js';
-import type { BotDeps } from './deps.js';
+import type { Ack, BotDeps, Ctx } from './deps.js';
 import { userMessage } from './errors.js';
 import { incidentCommand } from './incident.js';
 import { tenantOf } from './tenant.js';
 
 export const SLASH_COMMAND = '/deploy-check';
-
-type Ack = (response?: { response_type: 'ephemeral'; text: string; blocks?: unknown[] }) => Promise<void>;
 
 function ephemeral(rendered: { text: string; blocks?: unknown[] }) {
   return { response_type: 'ephemeral' as const, ...rendered };
@@ -48,15 +44,6 @@ export function register(app: App, deps: BotDeps): void {
       await respond(ephemeral({ text: userMessage(err) })).catch(() => undefined);
     }
   });
-}
-
-export interface Ctx {
-  command: SlashCommand;
-  ack: Ack;
-  respond: RespondFn;
-  client: WebClient;
-  tenant: Tenant;
-  deps: BotDeps;
 }
 
 async function dispatch(cmd: Command, ctx: Ctx): Promise<void> {

@@ -9,9 +9,17 @@ import { slackClientsFor } from '../src/slack/clients.js';
 import { MongoInstallationStore } from '../src/store/installations.js';
 import { connectMongo } from '../src/store/mongo.js';
 import { RunStore } from '../src/store/run-store.js';
-import { type RunJob, runJob, type ThreadJob, threadJob } from './contracts.js';
+import {
+  type RollbackJob,
+  type RunJob,
+  rollbackJob,
+  runJob,
+  type ThreadJob,
+  threadJob,
+} from './contracts.js';
 import type { WorkerDeps } from './deps.js';
 import { createQueues, workerConnection } from './queues.js';
+import { processRollback } from './rollback-processor.js';
 import { processRun } from './run-processor.js';
 import { syncThread } from './sync.js';
 
@@ -47,7 +55,19 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
     },
     { connection, prefix, concurrency: 8, lockDuration: LOCK_MS, stalledInterval: LOCK_MS },
   );
-  for (const w of [runs, thread]) {
+  const rollback = new Worker<RollbackJob>(
+    rollbackJob.name,
+    async (job: Job<RollbackJob>) => processRollback(rollbackJob.payload.parse(job.data), deps),
+    {
+      connection,
+      prefix,
+      concurrency: 4,
+      lockDuration: LOCK_MS,
+      stalledInterval: LOCK_MS,
+      maxStalledCount: 5,
+    },
+  );
+  for (const w of [runs, thread, rollback]) {
     w.on('failed', (job, err) =>
       deps.log.warn(
         { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: describeError(err) },
@@ -61,13 +81,16 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
     close() {
       closing ??= (async () => {
         // worker.close() waits for active jobs and can hang when Redis is gone: bound it, then force.
-        const graceful = Promise.allSettled([runs.close(), thread.close()]);
+        const graceful = Promise.allSettled([runs.close(), thread.close(), rollback.close()]);
         const timedOut = await Promise.race([
           graceful.then(() => false),
           delay(deps.config.SHUTDOWN_TIMEOUT_MS).then(() => true),
         ]);
         if (timedOut)
-          await Promise.race([Promise.allSettled([runs.close(true), thread.close(true)]), delay(1000)]);
+          await Promise.race([
+            Promise.allSettled([runs.close(true), thread.close(true), rollback.close(true)]),
+            delay(1000),
+          ]);
         connection.disconnect();
       })();
       return closing;

@@ -15,6 +15,8 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
   cwd: string;
   signal?: AbortSignal;
+  /** Asks a question on a terminal; absent when stdin is not a TTY (CI), so commands need flags. */
+  ask?: (question: string) => Promise<string>;
 }
 
 const REPORTERS: Record<string, (run: RunResult) => string> = {
