@@ -23,9 +23,6 @@ import { processRollback } from './rollback-processor.js';
 import { processRun } from './run-processor.js';
 import { syncThread } from './sync.js';
 
-/** Lock long enough for a slow probe to renew it, short enough that a killed worker's run resumes soon. */
-const LOCK_MS = 15_000;
-
 export interface WorkerHandle {
   close(): Promise<void>;
 }
@@ -33,6 +30,8 @@ export interface WorkerHandle {
 /** Creates the queue workers in this process; processors re-parse payloads with their contract. */
 export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle {
   const prefix = deps.config.QUEUE_PREFIX;
+  // Long enough for the worker to renew it during a slow probe, short enough that a killed worker's run resumes soon.
+  const LOCK_MS = deps.config.JOB_LOCK_MS;
   const connection = workerConnection(redisUrl);
   connection.on('error', (err) => deps.log.warn({ err: describeError(err) }, 'redis connection error'));
   const runs = new Worker<RunJob>(
