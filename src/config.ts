@@ -41,6 +41,8 @@ const envShape = z.object({
   SLACK_RETRIES: z.coerce.number().int().min(0).max(20).default(10),
   /** Environment variables the worker exposes to checklists as ${secret:NAME} (NAME = the rest). */
   SECRETS_ENV_PREFIX: z.string().min(1).default('DC_SECRET_'),
+  /** BullMQ job lock: a killed worker's job is taken over after about this long (tests shorten it). */
+  JOB_LOCK_MS: z.coerce.number().int().min(500).default(15_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });
 
