@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
-import { mayApprove } from '../src/approvals/policy.js';
+import { mayManage } from '../src/approvals/policy.js';
 import { listChecklistNames, loadChecklistFile, resolveChecklistRef } from '../src/checklist/load.js';
 import { ChecklistError, DeployCheckError, ErrorCode, formatIssue, isCoded } from '../src/errors.js';
 import { deriveRunId } from '../src/run/ids.js';
@@ -143,29 +143,15 @@ async function cancelRun(runId: string, ctx: Ctx): Promise<void> {
     await ctx.respond(ephemeral(renderNotice(`Run \`${runId}\` is already ${view.status}.`)));
     return;
   }
-  const gates = Array.isArray(checklist.spec.approvals)
-    ? checklist.spec.approvals
-    : checklist.spec.approvals
-      ? [checklist.spec.approvals]
-      : [];
-  const isRequester = command.user_id === view.run.requester;
-  if (!isRequester) {
-    const groups = await deps.groups.groupsOf(
-      ctx.client,
-      tenant.teamId,
-      command.user_id,
-      Object.values(checklist.spec.roles).flatMap((r) => r.groups),
-    );
-    const actor = { userId: command.user_id, groups };
-    const allowed = gates.some(
-      (g) => mayApprove(actor, { ...g, allowSelfApproval: true }, checklist.spec, view.run.requester).ok,
-    );
-    if (!allowed)
-      throw new DeployCheckError(
-        ErrorCode.NotAllowed,
-        'only the requester or an approver of this checklist may cancel the run',
-      );
-  }
+  const groups = await deps.groups.groupsOf(
+    ctx.client,
+    tenant.teamId,
+    command.user_id,
+    Object.values(checklist.spec.roles).flatMap((r) => r.groups),
+  );
+  const allowed = mayManage({ userId: command.user_id, groups }, checklist.spec, view.run.requester);
+  if (!allowed.ok)
+    throw new DeployCheckError(ErrorCode.NotAllowed, `You cannot cancel run ${runId}: ${allowed.rule}.`);
   const first = await deps.store.fact(tenant, runId, 'cancelled', command.user_id);
   if (first) await deps.store.record(tenant, runId, command.user_id, 'cancelled');
   await enqueueThreadSync(deps.queues, { runId, tenant, reason: 'cancel' });

@@ -10,6 +10,8 @@ import { MongoInstallationStore } from '../src/store/installations.js';
 import { connectMongo } from '../src/store/mongo.js';
 import { RunStore } from '../src/store/run-store.js';
 import {
+  type MonitorJob,
+  monitorJob,
   type RollbackJob,
   type RunJob,
   rollbackJob,
@@ -18,6 +20,7 @@ import {
   threadJob,
 } from './contracts.js';
 import type { WorkerDeps } from './deps.js';
+import { processMonitor } from './monitor-processor.js';
 import { createQueues, workerConnection } from './queues.js';
 import { processRollback } from './rollback-processor.js';
 import { processRun } from './run-processor.js';
@@ -66,7 +69,12 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
       maxStalledCount: 5,
     },
   );
-  for (const w of [runs, thread, rollback]) {
+  const monitors = new Worker<MonitorJob>(
+    monitorJob.name,
+    async (job: Job<MonitorJob>) => processMonitor(monitorJob.payload.parse(job.data), deps),
+    { connection, prefix, concurrency: 4, lockDuration: LOCK_MS, stalledInterval: LOCK_MS },
+  );
+  for (const w of [runs, thread, rollback, monitors]) {
     w.on('failed', (job, err) =>
       deps.log.warn(
         { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: describeError(err) },
@@ -80,14 +88,24 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
     close() {
       closing ??= (async () => {
         // worker.close() waits for active jobs and can hang when Redis is gone: bound it, then force.
-        const graceful = Promise.allSettled([runs.close(), thread.close(), rollback.close()]);
+        const graceful = Promise.allSettled([
+          runs.close(),
+          thread.close(),
+          rollback.close(),
+          monitors.close(),
+        ]);
         const timedOut = await Promise.race([
           graceful.then(() => false),
           delay(deps.config.SHUTDOWN_TIMEOUT_MS).then(() => true),
         ]);
         if (timedOut)
           await Promise.race([
-            Promise.allSettled([runs.close(true), thread.close(true), rollback.close(true)]),
+            Promise.allSettled([
+              runs.close(true),
+              thread.close(true),
+              rollback.close(true),
+              monitors.close(true),
+            ]),
             delay(1000),
           ]);
         connection.disconnect();

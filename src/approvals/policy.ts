@@ -93,3 +93,31 @@ export function gatesOf(spec: Pick<ChecklistSpec, 'approvals'>): ApprovalGateSpe
   if (!spec.approvals) return [];
   return Array.isArray(spec.approvals) ? spec.approvals : [spec.approvals];
 }
+
+/** The requester, or anyone who may approve the checklist, may cancel it, mark it deployed or waive an item. */
+export function mayManage(
+  actor: Actor,
+  spec: Pick<ChecklistSpec, 'roles' | 'approvals'>,
+  requester: string,
+): Decision {
+  const roles = rolesOf(actor, spec.roles);
+  if (actor.userId === requester) return { ok: true, roles };
+  const gates = gatesOf(spec);
+  if (gates.some((g) => mayApprove(actor, { ...g, allowSelfApproval: true }, spec, requester).ok))
+    return { ok: true, roles };
+  return { ok: false, rule: 'only the requester or an approver of this checklist may do that' };
+}
+
+/** Waivers lift a block, so only approvers may grant them (never the requester alone). */
+export function mayWaive(
+  actor: Actor,
+  spec: Pick<ChecklistSpec, 'roles' | 'approvals'>,
+  requester: string,
+): Decision {
+  const gates = gatesOf(spec);
+  if (gates.length === 0)
+    return { ok: false, rule: 'this checklist has no approvers, so nothing can be waived' };
+  if (gates.some((g) => mayApprove(actor, g, spec, requester).ok))
+    return { ok: true, roles: rolesOf(actor, spec.roles) };
+  return { ok: false, rule: 'only an approver (not the requester) may waive an item' };
+}

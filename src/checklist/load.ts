@@ -54,7 +54,7 @@ export function parseChecklist(text: string, options: ParseOptions): Checklist {
   if (interpolationIssues.length > 0)
     throw new ChecklistError(ErrorCode.UnknownVariable, interpolationIssues);
 
-  const parsed = checklistSpec.safeParse(doc.toJS());
+  const parsed = checklistSpec.safeParse(toJS(doc, pos));
   if (!parsed.success) {
     throw new ChecklistError(
       ErrorCode.ChecklistInvalid,
@@ -71,9 +71,33 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
+/**
+ * `doc.toJS()`, but what yaml refuses while expanding (an alias "billion laughs" bomb is a
+ * ReferenceError) becomes a ChecklistError at the first alias: found by fuzzing, it used to escape
+ * as a bare ReferenceError (a stack trace in Slack, five futile retries in the worker).
+ */
+function toJS(doc: Document, pos: Positions): unknown {
+  try {
+    return doc.toJS();
+  } catch (err) {
+    let alias: Node | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        alias = node;
+        return visit.BREAK;
+      },
+    });
+    throw new ChecklistError(ErrorCode.ChecklistInvalid, [
+      pos.ofNode(alias, `cannot expand the document: ${firstLine((err as Error)?.message ?? String(err))}`),
+    ]);
+  }
+}
+
 function resolveVars(doc: Document, options: ParseOptions, pos: Positions): Record<string, string> {
   const declared =
-    (doc.get('vars') && isMap(doc.get('vars')) ? (doc.toJS().vars as Record<string, unknown>) : {}) ?? {};
+    (doc.get('vars') && isMap(doc.get('vars'))
+      ? ((toJS(doc, pos) as { vars?: Record<string, unknown> }).vars as Record<string, unknown>)
+      : {}) ?? {};
   const values: Record<string, string> = {};
   for (const [k, v] of Object.entries(declared)) {
     if (v !== null && typeof v === 'object') {
@@ -84,7 +108,8 @@ function resolveVars(doc: Document, options: ParseOptions, pos: Positions): Reco
     }
   }
   for (const [k, v] of Object.entries(options.vars ?? {})) {
-    if (!(k in declared)) {
+    // Own keys only: `constructor=x` or `toString=x` must not pass as declared (found by fuzzing).
+    if (!Object.hasOwn(declared, k)) {
       const known = Object.keys(declared);
       throw new ChecklistError(ErrorCode.UnknownVariable, [
         pos.ofNode(
@@ -110,13 +135,14 @@ function interpolate(doc: Document, vars: Record<string, string>, pos: Positions
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('{{')) return;
       const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' ? 1 : 0;
       node.value = node.value.replace(VAR_PATTERN, (whole, name: string, offset: number) => {
-        const value = vars[name];
+        // Own keys only: `{{constructor}}` must not interpolate Object's constructor (found by fuzzing).
+        const value = Object.hasOwn(vars, name) ? vars[name] : undefined;
         if (value === undefined) {
           const known = Object.keys(vars);
           issues.push(
             pos.at(
               (node.range?.[0] ?? 0) + quoted + offset,
-              name in vars || known.length === 0
+              Object.hasOwn(vars, name) || known.length === 0
                 ? `variable "${name}" has no value: declare it under vars: or pass --var ${name}=…`
                 : `unknown variable "${name}"; declared: ${known.join(', ')}`,
             ),

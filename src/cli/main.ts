@@ -15,7 +15,7 @@ import {
 } from './shared.js';
 
 export type { CliIO } from './shared.js';
-export { EXIT } from './shared.js';
+export { EXIT, keepGoing } from './shared.js';
 
 const USAGE = `deploy-check — production-deployment checklists as code
 
@@ -28,6 +28,7 @@ Usage:
   deploy-check import <file.md> [--out checklist.yml]
   deploy-check init [--service S --base-url URL --channel C --approver U…] [--out FILE]
   deploy-check demo [--profile healthy|misconfigured] [--report …]
+  deploy-check report <run> --team T [--format md|json] [--out PATH]   evidence pack (needs MONGODB_URI)
 
 Exit status: 0 pass, 1 a blocking item failed, 2 usage or checklist errors.`;
 
@@ -48,6 +49,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await (await import('./import-command.js')).importCommand(rest, io);
       case 'init':
         return await (await import('./import-command.js')).initCommand(rest, io);
+      case 'report':
+        return await (await import('./report-command.js')).reportCommand(rest, io);
       case 'demo':
         return await (await import('./demo.js')).demoCommand(rest, io);
       case undefined:

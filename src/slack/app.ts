@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { register as registerActions } from '../../commands/actions.js';
 import { register as registerCommand } from '../../commands/deploy-check.js';
 import type { BotDeps } from '../../commands/deps.js';
+import { registerPostDeployActions } from '../../commands/post-deploy.js';
 import { registerRollbackActions } from '../../commands/rollback.js';
 import type { OpsRoute } from '../http/routes.js';
 
@@ -89,6 +90,7 @@ export function createBotApp(
   registerCommand(app, deps);
   registerActions(app, deps);
   registerRollbackActions(app, deps);
+  registerPostDeployActions(app, deps);
   app.error(async (err) => {
     deps.log.error(
       { code: (err as { code?: string }).code, err: err.message },

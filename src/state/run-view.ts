@@ -28,6 +28,17 @@ export interface RunView {
   rejection?: { user: string; reason: string; at: Date };
   cancelled?: { by: string; at: Date };
   closedAt?: Date;
+  /** Waivers by item key, expired ones included (shown, but no longer lifting the block). */
+  waivers: Map<string, Waiver>;
+  deployed?: { by: string; at: Date };
+}
+
+export interface Waiver {
+  by: string;
+  reason: string;
+  at: Date;
+  expiresAt: Date;
+  expired: boolean;
 }
 
 export interface ViewInput {
@@ -78,6 +89,8 @@ export function deriveRunView(input: ViewInput): RunView {
   const has = (kind: string) => input.facts.find((f) => f.kind === kind);
   const started = Boolean(has('started'));
   const at = input.run.createdAt.toISOString();
+  const waivers = waiversOf(input.facts, input.now);
+  const waived = new Set([...waivers].filter(([, w]) => !w.expired).map(([key]) => key));
   const runningPhases: string[] = [];
   const phases: PhaseResult[] = input.checklist.phases.map((phase) => {
     const round = latestRound(input.facts, phase.id);
@@ -88,11 +101,11 @@ export function deriveRunView(input: ViewInput): RunView {
       const base = stored ?? placeholder(item, at, started && !done);
       return withTick(base, input.ticks.get(item.key));
     });
-    return { id: phase.id, title: phase.title, status: phaseStatus(items), items };
+    return { id: phase.id, title: phase.title, status: phaseStatus(items, waived), items };
   });
   const evidence = evidenceHash(phases);
   const cancelledFact = has('cancelled');
-  const outcome = runOutcome(phases, Boolean(cancelledFact));
+  const outcome = runOutcome(phases, Boolean(cancelledFact), waived);
   const probesDone = Boolean(has('probes-done'));
   const approvalOpened = input.facts.find((f) => f.kind === 'approval-opened');
   const gates = gatesOf(input.checklist.spec).map((gate) => gateView(gate, input, evidence, approvalOpened));
@@ -111,6 +124,7 @@ export function deriveRunView(input: ViewInput): RunView {
     now: input.now,
   });
   const closed = has('closed');
+  const deployedFact = has('deployed');
   return {
     run: input.run,
     status,
@@ -122,7 +136,29 @@ export function deriveRunView(input: ViewInput): RunView {
     ...(rejection ? { rejection } : {}),
     ...(cancelledFact ? { cancelled: { by: cancelledFact.by ?? '', at: cancelledFact.at } } : {}),
     ...(closed ? { closedAt: closed.at } : {}),
+    waivers,
+    ...(deployedFact ? { deployed: { by: deployedFact.by ?? '', at: deployedFact.at } } : {}),
   };
+}
+
+/** Waivers are facts `waiver:<item key>` (one per item); the latest per item wins when re-waived after expiry. */
+export function waiversOf(facts: readonly FactDoc[], now: Date): Map<string, Waiver> {
+  const out = new Map<string, Waiver>();
+  for (const f of facts) {
+    const m = /^waiver:(.+?)(?:#\d+)?$/.exec(f.kind);
+    if (!m) continue;
+    const expiresAt = new Date(String(f.data?.expiresAt ?? f.at.toISOString()));
+    const prev = out.get(m[1]!);
+    if (prev && prev.at > f.at) continue;
+    out.set(m[1]!, {
+      by: f.by ?? '',
+      reason: String(f.data?.reason ?? ''),
+      at: f.at,
+      expiresAt,
+      expired: expiresAt <= now,
+    });
+  }
+  return out;
 }
 
 /** The latest re-run round that includes this phase (0 = the first run). Re-runs are facts `rerun:<n>` listing phases. */

@@ -289,6 +289,17 @@ export class RunStore {
     });
   }
 
+  /** The evidence pack as last generated (regenerated from facts on request, so overwriting loses nothing). */
+  async saveReport(tenant: Tenant, runId: string, report: object): Promise<void> {
+    await this.db
+      .collection<{ _id: string; teamId: string; report: object; at: Date }>('reports')
+      .replaceOne(
+        { _id: runId, teamId: tenant.teamId },
+        { teamId: tenant.teamId, report, at: new Date() },
+        { upsert: true },
+      );
+  }
+
   auditFor(tenant: Tenant, runId: string): Promise<AuditDoc[]> {
     return this.audit.find(this.scoped<AuditDoc>(tenant, { runId })).sort({ at: 1 }).toArray();
   }

@@ -230,6 +230,7 @@ function makeView(status: RunStatus, over: Partial<RunView> = {}): RunView {
     runningPhases: [],
     gates: status === 'approved' ? approvedGates() : awaitingGates(),
     evidence: '3fa1c2d4e5b6a7f8',
+    waivers: new Map(),
     ...over,
   };
 }

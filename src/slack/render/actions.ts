@@ -11,6 +11,7 @@ export const ACTIONS = {
   rerun: 'dc_rerun',
   deployed: 'dc_deployed',
   rollback: 'dc_rollback_start',
+  waive: 'dc_waive',
 } as const;
 
 export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
@@ -18,6 +19,7 @@ export type ActionId = (typeof ACTIONS)[keyof typeof ACTIONS];
 export const VIEWS = {
   reject: 'dc_reject_modal',
   tickNote: 'dc_tick_modal',
+  waive: 'dc_waive_modal',
 } as const;
 
 /** Slack's limit on a button's value. */

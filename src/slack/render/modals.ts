@@ -58,3 +58,50 @@ export function tickNoteModal(runId: string, key: string, itemTitle: string): Mo
     ],
   };
 }
+
+/** Expiries offered for a waiver, in ms: a waiver is a loan against the checklist, never forever. */
+export const WAIVER_EXPIRIES: ReadonlyArray<[label: string, ms: number]> = [
+  ['1 hour', 3_600_000],
+  ['4 hours', 4 * 3_600_000],
+  ['24 hours', 86_400_000],
+  ['7 days', 7 * 86_400_000],
+];
+
+/** Waives a failed or inconclusive item: a reason and an expiry are required; the result stays visible. */
+export function waiveModal(runId: string, key: string, itemTitle: string): ModalView {
+  const option = ([label, ms]: readonly [string, number]) => ({
+    text: { type: 'plain_text' as const, text: label },
+    value: String(ms),
+  });
+  return {
+    type: 'modal',
+    callback_id: VIEWS.waive,
+    private_metadata: encodeValue([runId, key]),
+    title: modalText('Waive item'),
+    submit: modalText('Waive'),
+    close: modalText('Cancel'),
+    blocks: [
+      section(
+        'waive:what',
+        `Waiving *${inline(itemTitle, 300)}* (run ${code(runId, 40)}). Its result stays in the thread and the report.`,
+      ),
+      {
+        type: 'input',
+        block_id: 'reason',
+        label: { type: 'plain_text', text: 'Reason' },
+        element: { type: 'plain_text_input', action_id: 'reason', multiline: true, max_length: INPUT_MAX },
+      },
+      {
+        type: 'input',
+        block_id: 'expiry',
+        label: { type: 'plain_text', text: 'Expires after' },
+        element: {
+          type: 'static_select',
+          action_id: 'expiry',
+          initial_option: option(WAIVER_EXPIRIES[1]!),
+          options: WAIVER_EXPIRIES.map(option),
+        },
+      },
+    ],
+  };
+}

@@ -97,9 +97,26 @@ function manualLines(item: ItemResult): string[] {
   return lines;
 }
 
-function itemText(item: ItemResult): string {
+/** A waiver never hides the result: it is shown under it, with who, why and until when. */
+function waiverLine(ctx: PhaseContext, item: ItemResult): string {
+  const w = ctx.view.waivers?.get(item.key);
+  if (!w) return '';
+  const state = w.expired ? `expired ${utc(w.expiresAt)}` : `until ${utc(w.expiresAt)}`;
+  return `🪪 _Waived by ${mention(w.by)} (${state}):_ ${escapeWithin(w.reason, NOTE_MAX)}`;
+}
+
+function itemText(ctx: PhaseContext, item: ItemResult): string {
   const body = item.kind === 'manual' ? manualLines(item) : probeLines(item);
-  return [titleLine(item), ...body].filter(Boolean).join('\n');
+  return [titleLine(item), ...body, waiverLine(ctx, item)].filter(Boolean).join('\n');
+}
+
+const WAIVABLE = new Set(['fail', 'error', 'inconclusive']);
+
+function waiveButton(ctx: PhaseContext, item: ItemResult) {
+  const w = ctx.view.waivers?.get(item.key);
+  if (ctx.closed || !WAIVABLE.has(item.status) || (w && !w.expired)) return undefined;
+  const value = tryEncodeValue([ctx.view.run._id, item.key]);
+  return value === undefined ? undefined : button({ actionId: ACTIONS.waive, text: 'Waive…', value });
 }
 
 function tickValue(ctx: PhaseContext, item: ItemResult): string | undefined {
@@ -113,10 +130,10 @@ function doneButton(value: string) {
 function itemBlocks(ctx: PhaseContext, item: ItemResult, form: ManualForm): KnownBlock[] {
   const blockId = ctx.ids.next(`item:${item.key}`);
   const value = isPendingManual(item) && !ctx.closed ? tickValue(ctx, item) : undefined;
-  if (value === undefined) return [section(blockId, itemText(item))];
-  if (form === 'accessory') return [section(blockId, itemText(item), doneButton(value))];
+  if (value === undefined) return [section(blockId, itemText(ctx, item), waiveButton(ctx, item))];
+  if (form === 'accessory') return [section(blockId, itemText(ctx, item), doneButton(value))];
   return [
-    section(blockId, itemText(item)),
+    section(blockId, itemText(ctx, item)),
     actions(ctx.ids.next(`tick:${item.key}`), [
       doneButton(value),
       button({ actionId: ACTIONS.tickNote, text: 'Done with note…', value }),

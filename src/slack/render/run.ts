@@ -4,7 +4,7 @@
  * thread writer can skip updates that would change nothing.
  */
 export type { SlackMessage } from './blocks.js';
-export { rejectModal, tickNoteModal } from './modals.js';
+export { rejectModal, tickNoteModal, WAIVER_EXPIRIES, waiveModal } from './modals.js';
 export { renderParent } from './parent.js';
 export { renderPhase } from './phase.js';
 export { renderHelp, renderNotice, renderRunList, renderStatus, renderUsage } from './replies.js';
