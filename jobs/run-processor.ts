@@ -24,7 +24,9 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
   const round = data.rerun?.round ?? 0;
   const checklist = data.rerun ? await storedChecklist(deps, tenant, runId) : await loadForRun(data, deps);
   if (!data.rerun) await deps.store.createRun(runDoc(data, checklist, deps.now()));
+  const log = deps.log.child({ runId, teamId: tenant.teamId, checklist: data.checklist, round });
   const firstStart = await deps.store.fact(tenant, runId, round === 0 ? 'started' : `rerun-started:${round}`);
+  log.info({ resumed: !firstStart }, 'run started');
   if (firstStart)
     await deps.store.record(tenant, runId, data.requester, round === 0 ? 'run-started' : 'phase-rerun', {
       round,
@@ -57,6 +59,7 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
       onEvent: (event) => onRunEvent(event, { deps, tenant, runId, round, phases }),
     });
     deps.metrics.runsTotal.inc({ outcome: result.outcome });
+    log.info({ outcome: result.outcome, stoppedAt: result.stoppedAt }, 'probes finished');
   } finally {
     stopPolling();
     await phases.drain();
