@@ -14,7 +14,13 @@ const DAY_MS = 86_400_000;
 const params = z
   .object({
     host: z.string().min(1).meta({ description: 'Host name (or IP) to connect to.' }),
-    port: z.number().int().min(1).max(65535).default(443).meta({ description: 'TLS port.' }),
+    port: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(443)
+      .meta({ description: 'TLS port (a number, or a {{var}} that holds one).' }),
     servername: z
       .string()
       .optional()

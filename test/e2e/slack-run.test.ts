@@ -20,11 +20,13 @@ describe.skipIf(skip)(
     let target: http.Server;
     let baseUrl = '';
     let mongo: MongoClient;
+    /** /flag answers 500 while this is false. */
+    let flagOk = true;
 
     beforeAll(async () => {
       target = http.createServer((req, res) =>
         res
-          .writeHead(req.url === '/flag' ? 200 : 200, { 'content-type': 'application/json' })
+          .writeHead(req.url === '/flag' && !flagOk ? 500 : 200, { 'content-type': 'application/json' })
           .end('{"status":"ok"}'),
       );
       await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
@@ -172,6 +174,45 @@ describe.skipIf(skip)(
         });
         await waitFor('the rejection', () => /rejected/i.test(textOf(parentOf(runId))) || undefined);
         expect(textOf(parentOf(runId))).not.toContain('<!channel>');
+      },
+      E2E_TIMEOUT,
+    );
+
+    it(
+      're-running a phase whose results change voids earlier approvals and says so',
+      async () => {
+        const res = await h.slash('U0REQUEST', `run e2e baseUrl=${baseUrl}`);
+        const runId = /`(r-[a-z0-9]+)`/.exec(res.text)![1]!;
+        const parent = await waitFor('the parent message', () => parentOf(runId));
+        const people = await waitFor('the people phase', () =>
+          threadOf(parent).find((m) => textOf(m).includes('Database backup')),
+        );
+        await h.click('U0OWNER01', ACTIONS.tick, people);
+        await waitFor('the approval request', () =>
+          textOf(parentOf(runId)).includes(ACTIONS.approve) ? true : undefined,
+        );
+        await h.click('U0APPR001', ACTIONS.approve, parentOf(runId)!);
+        await waitFor('one approval shown', () =>
+          textOf(parentOf(runId)).includes('U0APPR001') ? true : undefined,
+        );
+
+        flagOk = false;
+        const peopleNow = threadOf(parentOf(runId)!).find((m) => textOf(m).includes('Database backup'))!;
+        await Promise.all([
+          h.click('U0APPR002', ACTIONS.rerun, peopleNow),
+          h.click('U0APPR002', ACTIONS.rerun, peopleNow),
+        ]);
+        await waitFor('the re-run result', () =>
+          /voided/i.test(textOf(parentOf(runId))) ? true : undefined,
+        );
+        flagOk = true;
+        expect(textOf(parentOf(runId))).not.toContain(ACTIONS.approve);
+        const reruns = await mongo
+          .db(h.env.MONGODB_DB)
+          .collection('facts')
+          .find({ runId, kind: /^rerun:/ })
+          .toArray();
+        expect(reruns).toHaveLength(1);
       },
       E2E_TIMEOUT,
     );

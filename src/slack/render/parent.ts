@@ -160,6 +160,13 @@ function deployedButton(view: RunView): KnownBlock[] {
   ];
 }
 
+/** Outside the approval section (e.g. a re-run turned the run blocked), voided approvals still get said. */
+function voidedNotice(view: RunView): KnownBlock[] {
+  if (view.status === 'awaiting-approval' || view.status === 'expired') return [];
+  const lines = view.gates.map(voidedText).filter(Boolean);
+  return lines.length ? [context('run:voided', clip(lines.join('\n'), 2000))] : [];
+}
+
 function omittedGates(omitted: readonly GateView[]): KnownBlock[] {
   if (omitted.length === 0) return [];
   return [context('gates:more', `… and ${plural(omitted.length, 'more approval gate')}`)];
@@ -176,7 +183,7 @@ export function renderParent(view: RunView, opts: { env?: string } = {}): SlackM
   const packed = packBlocks({
     head,
     groups: gateGroups(view),
-    tail: (omitted) => [...omittedGates(omitted), ...outcomeBlocks(view), ...deployedButton(view)],
+    tail: (omitted) => [...omittedGates(omitted), ...outcomeBlocks(view), ...voidedNotice(view), ...deployedButton(view)],
     budget: messageBudget(),
   });
   return { text: fallbackText(fallback(view, statusSummary(view))), blocks: packed.blocks };
