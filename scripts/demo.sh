@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-node.sh
-[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+# See .ci/run for why `npm install` follows a failed `npm ci`.
+[ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error
 npm run --silent demo -- "$@"
