@@ -293,8 +293,9 @@ export function describeTarget(params: Record<string, unknown>): string {
   return typeof target === 'string' ? target : '';
 }
 
-export function describePrincipal(p: Principal): string {
-  return 'user' in p ? `<@${p.user}>` : 'group' in p ? `<!subteam^${p.group}>` : `@${p.role}`;
+/** Plain text (terminals, reports): Slack renders owners from the structured `owners` field instead. */
+function describePrincipal(p: Principal): string {
+  return 'user' in p ? `user ${p.user}` : 'group' in p ? `group ${p.group}` : `@${p.role}`;
 }
 
 function skippedPhase(phase: Phase, why: string, now: () => Date): PhaseResult {
