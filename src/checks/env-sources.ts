@@ -34,7 +34,6 @@ const jsonSource = z
         headers: z
           .record(z.string(), z.string())
           .optional()
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: checklist secret syntax, not a template
           .meta({ description: 'Request headers (e.g. Authorization: "Bearer ${secret:CONFIG_TOKEN}").' }),
         path: z
           .string()
@@ -53,7 +52,6 @@ const renderSource = z
     render: z
       .object({
         serviceId: z.string().min(1).meta({ description: 'Render service id (srv-...).' }),
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: checklist secret syntax, not a template
         apiKey: z.string().min(1).meta({ description: 'Render API key, e.g. "${secret:RENDER_API_KEY}".' }),
         baseUrl: z.url().default('https://api.render.com/v1').meta({ description: 'Render API base URL.' }),
       })

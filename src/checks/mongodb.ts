@@ -47,7 +47,6 @@ const params = z
         'expected mongodb://… or mongodb+srv://…',
       )
       .meta({
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: checklist secret syntax, not a template
         description: 'Connection string, usually "${secret:MONGODB_URI}". Only host:port is printed.',
       }),
     database: z

@@ -49,7 +49,6 @@ const params = z
         'expected redis://[user:password@]host[:port][/db] or rediss://…',
       )
       .meta({
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: checklist secret syntax, not a template
         description: 'redis:// or rediss:// URL, usually "${secret:REDIS_URL}". Only host:port is printed.',
       }),
     requireAuth: z.boolean().optional().meta({

@@ -1,9 +1,9 @@
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCoded } from '../../src/errors.js';
 import { MongoInstallationStore } from '../../src/store/installations.js';
 import { connectMongo } from '../../src/store/mongo.js';
 import { RunStore } from '../../src/store/run-store.js';
-import { isCoded } from '../../src/errors.js';
 import { mongoKind, mongoUri, skipUnless, uniqueName } from '../helpers/services.js';
 
 describe.skipIf(skipUnless('mongodb'))(`run store on ${mongoKind()}`, () => {
@@ -27,7 +27,17 @@ describe.skipIf(skipUnless('mongodb'))(`run store on ${mongoKind()}`, () => {
   it('counts each vote once under 50 simultaneous clicks from 10 people (unique-key facts, no atomic update needed)', async () => {
     const clicks = Array.from({ length: 50 }, (_, i) => `U0VOTER${i % 10}`);
     const outcomes = await Promise.all(
-      clicks.map((user) => store.vote(A, { runId: 'r-votes', gate: 'release', user, decision: 'approve', roles: [], evidence: 'e1', at: new Date() })),
+      clicks.map((user) =>
+        store.vote(A, {
+          runId: 'r-votes',
+          gate: 'release',
+          user,
+          decision: 'approve',
+          roles: [],
+          evidence: 'e1',
+          at: new Date(),
+        }),
+      ),
     );
     expect(outcomes.filter(Boolean)).toHaveLength(10);
     expect(new Set((await store.votesFor(A, 'r-votes')).map((v) => v.user)).size).toBe(10);
@@ -40,7 +50,22 @@ describe.skipIf(skipUnless('mongodb'))(`run store on ${mongoKind()}`, () => {
 
   it('scopes every read by workspace', async () => {
     const now = new Date();
-    await store.createRun({ _id: 'r-tenant', teamId: A.teamId, checklist: 'c', title: 'c', service: 's', vars: {}, digest: 'd', source: '', file: 'f', channel: 'C1', requester: 'U1', createdAt: now, status: 'queued', updatedAt: now });
+    await store.createRun({
+      _id: 'r-tenant',
+      teamId: A.teamId,
+      checklist: 'c',
+      title: 'c',
+      service: 's',
+      vars: {},
+      digest: 'd',
+      source: '',
+      file: 'f',
+      channel: 'C1',
+      requester: 'U1',
+      createdAt: now,
+      status: 'queued',
+      updatedAt: now,
+    });
     expect(await store.getRun(A, 'r-tenant')).not.toBeNull();
     expect(await store.getRun(B, 'r-tenant')).toBeNull();
     expect(await store.listRuns(B)).toEqual([]);
@@ -50,18 +75,58 @@ describe.skipIf(skipUnless('mongodb'))(`run store on ${mongoKind()}`, () => {
 
   it('stores Slack installations for OAuth mode, keyed by enterprise for org installs', async () => {
     const installs = new MongoInstallationStore(db);
-    await installs.storeInstallation({ team: { id: 'T0INSTALL' }, enterprise: undefined, user: { id: 'U1', token: undefined, scopes: undefined }, bot: { token: 'xoxb-1', scopes: ['commands'], id: 'B1', userId: 'U0BOT' }, isEnterpriseInstall: false } as never);
-    expect((await installs.fetchInstallation({ teamId: 'T0INSTALL', isEnterpriseInstall: false, enterpriseId: undefined })).bot?.token).toBe('xoxb-1');
-    await installs.storeInstallation({ team: undefined, enterprise: { id: 'E0ORG' }, user: { id: 'U1' }, bot: { token: 'xoxb-org' }, isEnterpriseInstall: true } as never);
-    expect((await installs.fetchInstallation({ teamId: 'T0ANY', enterpriseId: 'E0ORG', isEnterpriseInstall: true })).bot?.token).toBe('xoxb-org');
-    await installs.deleteInstallation({ teamId: 'T0INSTALL', isEnterpriseInstall: false, enterpriseId: undefined });
-    await expect(installs.fetchInstallation({ teamId: 'T0INSTALL', isEnterpriseInstall: false, enterpriseId: undefined })).rejects.toThrow(/no installation/);
+    await installs.storeInstallation({
+      team: { id: 'T0INSTALL' },
+      enterprise: undefined,
+      user: { id: 'U1', token: undefined, scopes: undefined },
+      bot: { token: 'xoxb-1', scopes: ['commands'], id: 'B1', userId: 'U0BOT' },
+      isEnterpriseInstall: false,
+    } as never);
+    expect(
+      (
+        await installs.fetchInstallation({
+          teamId: 'T0INSTALL',
+          isEnterpriseInstall: false,
+          enterpriseId: undefined,
+        })
+      ).bot?.token,
+    ).toBe('xoxb-1');
+    await installs.storeInstallation({
+      team: undefined,
+      enterprise: { id: 'E0ORG' },
+      user: { id: 'U1' },
+      bot: { token: 'xoxb-org' },
+      isEnterpriseInstall: true,
+    } as never);
+    expect(
+      (
+        await installs.fetchInstallation({
+          teamId: 'T0ANY',
+          enterpriseId: 'E0ORG',
+          isEnterpriseInstall: true,
+        })
+      ).bot?.token,
+    ).toBe('xoxb-org');
+    await installs.deleteInstallation({
+      teamId: 'T0INSTALL',
+      isEnterpriseInstall: false,
+      enterpriseId: undefined,
+    });
+    await expect(
+      installs.fetchInstallation({
+        teamId: 'T0INSTALL',
+        isEnterpriseInstall: false,
+        enterpriseId: undefined,
+      }),
+    ).rejects.toThrow(/no installation/);
   });
 });
 
 describe('run store connection', () => {
   it('turns an unreachable server into a sentence, within the timeout', async () => {
-    const err = await connectMongo('mongodb://127.0.0.1:9/', 'x', { timeoutMs: 500 }).catch((e: unknown) => e);
+    const err = await connectMongo('mongodb://127.0.0.1:9/', 'x', { timeoutMs: 500 }).catch(
+      (e: unknown) => e,
+    );
     expect(isCoded(err)).toBe(true);
     expect((err as Error).message).toMatch(/^the run store \(MongoDB\) is unavailable: /);
   });

@@ -30,8 +30,20 @@ async function cli(...argv: string[]) {
   let out = '';
   let err = '';
   const code = await main(argv, {
-    stdout: { write: (t) => void (out += t), isTTY: false, color: false },
-    stderr: { write: (t) => void (err += t), isTTY: false, color: false },
+    stdout: {
+      write: (t) => {
+        out += t;
+      },
+      isTTY: false,
+      color: false,
+    },
+    stderr: {
+      write: (t) => {
+        err += t;
+      },
+      isTTY: false,
+      color: false,
+    },
     env: {},
     cwd: dir,
   });
@@ -41,16 +53,37 @@ async function cli(...argv: string[]) {
 describe('deploy-check CLI', () => {
   it('exits 0 on pass and writes JSON, Markdown and JUnit reports', async () => {
     const file = checklistFile('good', '/ok');
-    const r = await cli('run', file, '--report', 'json', '--out', 'r.json', '--report', 'md', '--out', 'r.md', '--report', 'junit', '--out', 'r.xml');
+    const r = await cli(
+      'run',
+      file,
+      '--report',
+      'json',
+      '--out',
+      'r.json',
+      '--report',
+      'md',
+      '--out',
+      'r.md',
+      '--report',
+      'junit',
+      '--out',
+      'r.xml',
+    );
     expect(r.code).toBe(0);
     // Not a TTY: plain lines, no escape sequences.
-    expect(r.out).not.toMatch(/\u001b\[/);
+    expect(r.out).not.toContain(String.fromCharCode(27));
     expect(r.out).toContain('PASS');
     const json = JSON.parse(readFileSync(path.join(dir, 'r.json'), 'utf8'));
-    expect(json).toMatchObject({ schema: 'deploy-check/run-report@1', outcome: 'pass', totals: { pass: 1, skipped: 1 } });
+    expect(json).toMatchObject({
+      schema: 'deploy-check/run-report@1',
+      outcome: 'pass',
+      totals: { pass: 1, skipped: 1 },
+    });
     expect(readFileSync(path.join(dir, 'r.md'), 'utf8')).toContain('| ✅ pass | Probe & check |');
     const xml = readFileSync(path.join(dir, 'r.xml'), 'utf8');
-    expect(xml).toContain('<testsuite name="Main &lt;b&gt;" id="main" tests="2" failures="0" errors="0" skipped="1"');
+    expect(xml).toContain(
+      '<testsuite name="Main &lt;b&gt;" id="main" tests="2" failures="0" errors="0" skipped="1"',
+    );
   });
 
   it('exits 1 on a blocking failure, naming it', async () => {
@@ -65,9 +98,13 @@ describe('deploy-check CLI', () => {
     writeFileSync(broken, 'name: x\nphases:\n  - id: a\n   title: b\n');
     const r = await cli('run', broken);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: invalid YAML`));
+    expect(r.err).toMatch(
+      new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: invalid YAML`),
+    );
     expect((await cli('frobnicate')).code).toBe(2);
-    expect((await cli('run', checklistFile('good2', '/ok'), '--var', 'nope=1')).err).toContain('unknown variable "nope"');
+    expect((await cli('run', checklistFile('good2', '/ok'), '--var', 'nope=1')).err).toContain(
+      'unknown variable "nope"',
+    );
     expect((await cli('run', 'no-such-checklist')).err).toContain('no checklist "no-such-checklist"');
     expect((await cli('run', checklistFile('good3', '/ok'), '--report', 'pdf', '--out', 'x')).code).toBe(2);
   });

@@ -33,9 +33,7 @@ export type Guess = ProbeGuess | HintGuess;
 
 type Rule = (box: BoxText, plain: string) => Guess | undefined;
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: checklist secret syntax, not a template
 const REDIS_URL = '${secret:REDIS_URL}';
-// biome-ignore lint/suspicious/noTemplateCurlyInString: checklist secret syntax, not a template
 const MONGODB_URI = '${secret:MONGODB_URI}';
 
 /** The box text without Markdown emphasis, code spans or links, for matching words. */
