@@ -183,7 +183,12 @@ export function renderParent(view: RunView, opts: { env?: string } = {}): SlackM
   const packed = packBlocks({
     head,
     groups: gateGroups(view),
-    tail: (omitted) => [...omittedGates(omitted), ...outcomeBlocks(view), ...voidedNotice(view), ...deployedButton(view)],
+    tail: (omitted) => [
+      ...omittedGates(omitted),
+      ...outcomeBlocks(view),
+      ...voidedNotice(view),
+      ...deployedButton(view),
+    ],
     budget: messageBudget(),
   });
   return { text: fallbackText(fallback(view, statusSummary(view))), blocks: packed.blocks };
