@@ -1,9 +1,12 @@
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Job, Worker } from 'bullmq';
+import type { Db } from 'mongodb';
 import { loadWorkerConfig } from '../src/config.js';
 import { describeError, isCoded } from '../src/errors.js';
 import { createMetrics } from '../src/http/metrics.js';
+import { opsRoutes } from '../src/http/routes.js';
 import { configSecrets, createLogger } from '../src/log.js';
 import { slackClientsFor } from '../src/slack/clients.js';
 import { MongoInstallationStore } from '../src/store/installations.js';
@@ -75,12 +78,13 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
     { connection, prefix, concurrency: 4, lockDuration: LOCK_MS, stalledInterval: LOCK_MS },
   );
   for (const w of [runs, thread, rollback, monitors]) {
-    w.on('failed', (job, err) =>
+    w.on('failed', (job, err) => {
+      countSlackError(deps, err);
       deps.log.warn(
         { queue: w.name, jobId: job?.id, attempts: job?.attemptsMade, err: describeError(err) },
         'job failed',
-      ),
-    );
+      );
+    });
     w.on('error', (err) => deps.log.warn({ queue: w.name, err: describeError(err) }, 'worker error'));
   }
   let closing: Promise<void> | undefined;
@@ -115,6 +119,16 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
   };
 }
 
+/** @slack/web-api errors carry codes like `slack_webapi_platform_error` and Slack's own `data.error`. */
+function countSlackError(deps: WorkerDeps, err: unknown): void {
+  const e = err as { code?: unknown; data?: { error?: unknown } };
+  if (typeof e.code !== 'string' || !e.code.startsWith('slack_')) return;
+  deps.metrics.slackErrors.inc({
+    method: 'unknown',
+    error: typeof e.data?.error === 'string' ? e.data.error : e.code,
+  });
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -129,6 +143,32 @@ export function checklistSecrets(env: NodeJS.ProcessEnv, prefix: string): NodeJS
       .filter(([k, v]) => k.startsWith(prefix) && v !== undefined)
       .map(([k, v]) => [k.slice(prefix.length), v]),
   );
+}
+
+/** The worker's own /healthz, /readyz and /metrics: runs and probe durations are counted here, where they happen. */
+async function serveOps(
+  deps: WorkerDeps,
+  db: Db,
+  port: number,
+): Promise<{ server: http.Server; port: number }> {
+  const routes = opsRoutes(
+    {
+      redis: async () => {
+        await deps.queues.connection.ping();
+      },
+      mongodb: async () => {
+        await db.command({ ping: 1 });
+      },
+    },
+    deps.metrics.registry,
+  );
+  const server = http.createServer((req, res) => {
+    const route = routes.find((r) => r.path === req.url?.split('?')[0] && r.method === req.method);
+    if (route) route.handler(req, res);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(port, resolve));
+  return { server, port: (server.address() as { port: number }).port };
 }
 
 export async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop: () => Promise<void> }> {
@@ -154,9 +194,14 @@ export async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop: () =>
     now: () => new Date(),
   };
   const workers = createWorkers(deps, config.REDIS_URL);
-  log.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  const ops =
+    config.WORKER_METRICS_PORT === undefined
+      ? undefined
+      : await serveOps(deps, mongo.db, config.WORKER_METRICS_PORT);
+  log.info({ concurrency: config.WORKER_CONCURRENCY, metricsPort: ops?.port }, 'worker started');
   return {
     async stop() {
+      await new Promise((r) => (ops ? ops.server.close(r) : r(undefined)));
       await workers.close();
       await Promise.allSettled([queues.close(), mongo.close()]);
     },

@@ -25,12 +25,15 @@ const envShape = z.object({
   REDIS_URL: requiredString('REDIS_URL (e.g. redis://localhost:6379)'),
   MONGODB_URI: requiredString('MONGODB_URI (e.g. mongodb://localhost:27017/deploy-check)'),
   MONGODB_DB: z.string().default('deploy-check'),
+  /** Braces allowed: Redis Cluster needs a hash tag such as `{deploy-check}` so a queue's keys share a slot. */
   QUEUE_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9_-]+$/)
+    .regex(/^[{}A-Za-z0-9_-]+$/)
     .default('deploy-check'),
   CHECKLISTS_DIR: z.string().default('checklists'),
   PORT: port.default(3000),
+  /** Workers serve /healthz, /readyz and /metrics here when set (they take no Slack traffic). */
+  WORKER_METRICS_PORT: port.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** How long the first write of a phase message waits for more results (coalescing). */
@@ -81,7 +84,8 @@ const workerSchema = envShape.omit({ SLACK_SIGNING_SECRET: true }).superRefine(c
 export type Config = Readonly<Omit<EnvShape, 'SLACK_SIGNING_SECRET'> & { SLACK_SIGNING_SECRET?: string }>;
 
 function parseEnv(schema: z.ZodType<Config>, env: NodeJS.ProcessEnv): Config {
-  const parsed = schema.safeParse(env);
+  // Empty strings count as unset everywhere (`FOO=` in a compose file must not become 0 or "").
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  - ${i.path.join('.') || 'environment'}: ${i.message}`);
     throw new DeployCheckError(ErrorCode.Config, `configuration error:\n${lines.join('\n')}`);

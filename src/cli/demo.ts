@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +7,12 @@ import { loadChecklistFile } from '../checklist/load.js';
 import { DeployCheckError, ErrorCode } from '../errors.js';
 import { type CliIO, executeChecklist, exitFor, keepGoing, pairReports, writeReports } from './shared.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project root, found from this file both as source (src/cli) and when built (dist/src/cli). */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'checklists')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
 
 /** Vars that point the ClientsVia checklist at a running demo target. */
 export function demoVars(
@@ -35,7 +40,7 @@ export async function demoCommand(args: string[], io: CliIO): Promise<number> {
     args,
     options: {
       profile: { type: 'string', default: 'misconfigured' },
-      checklist: { type: 'string', default: path.join(root, 'checklists', 'clientsvia.yml') },
+      checklist: { type: 'string', default: path.join(projectRoot(), 'checklists', 'clientsvia.yml') },
       report: { type: 'string', multiple: true, default: [] },
       out: { type: 'string', multiple: true, default: [] },
       phase: { type: 'string', multiple: true, default: [] },
