@@ -35,14 +35,18 @@ export type MonitorJob = z.infer<typeof monitorJob.payload>;
 export const rollbackJob = {
   name: 'rollback',
   payload: z.object({
-    rollbackId: z.string(),
+    rollbackId: z.string().regex(/^rb-[a-z0-9]+$/),
     tenant,
-    service: z.string(),
-    checklist: z.string(),
-    targetRunId: z.string().optional(),
-    channel: z.string(),
-    requester: z.string(),
-    dryRun: z.boolean().default(false),
+    /**
+     * What (re)started the playbook: `start`, or the fact that resumed it (`retry-<step>-<n>`,
+     * `skip-<step>-<n>`, `confirm-<step>`, `abort`). It names the BullMQ job (rollbackJobId), so a
+     * double click enqueues one job and the processor knows its own job id. Everything else
+     * (service, checklist, channel, requester, target run) is in the rollback's document.
+     */
+    cause: z
+      .string()
+      .regex(/^[a-z0-9-]+$/)
+      .default('start'),
   }),
 } as const;
 export type RollbackJob = z.infer<typeof rollbackJob.payload>;

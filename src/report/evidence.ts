@@ -2,6 +2,7 @@ import { parseChecklist } from '../checklist/load.js';
 import { DeployCheckError, ErrorCode } from '../errors.js';
 import type { ItemResult } from '../run/types.js';
 import { deriveRunView, type RunView } from '../state/run-view.js';
+import { rollbackStore } from '../store/rollback-store.js';
 import type { AuditDoc, RunStore, Tenant } from '../store/run-store.js';
 import { statusIcon } from './icons.js';
 
@@ -49,6 +50,13 @@ export interface EvidencePack {
   }>;
   monitors: Array<{ offsetMs: number; at: string; breached: string[]; lines: unknown[] }>;
   deployed?: { by: string; at: string };
+  rollbacks: Array<{
+    id: string;
+    service: string;
+    requester: string;
+    createdAt: string;
+    steps: Array<{ kind: string; at: string; by?: string; data?: Record<string, unknown> }>;
+  }>;
   audit: Array<{ at: string; actor: string; action: string; detail?: Record<string, unknown> }>;
   generatedAt: string;
 }
@@ -70,7 +78,32 @@ export async function buildEvidence(
   ]);
   const checklist = parseChecklist(run.source, { file: run.file, vars: run.vars });
   const view = deriveRunView({ run, checklist, results, ticks, votes, facts, now });
-  return evidenceFrom(view, votes, facts, audit, now);
+  const rollbacks = await rollbacksOf(store, tenant, runId);
+  return { ...evidenceFrom(view, votes, facts, audit, now), rollbacks };
+}
+
+/** Rollbacks that targeted this run, each with its step facts (claims, completions, failures, decisions). */
+async function rollbacksOf(
+  store: RunStore,
+  tenant: Tenant,
+  runId: string,
+): Promise<EvidencePack['rollbacks']> {
+  const rb = await rollbackStore(store.db);
+  const docs = await rb.forRun(tenant, runId);
+  return Promise.all(
+    docs.map(async (d) => ({
+      id: d._id,
+      service: d.service,
+      requester: d.requester,
+      createdAt: d.createdAt.toISOString(),
+      steps: (await rb.factsFor(tenant, d._id)).map((f) => ({
+        kind: f.kind,
+        at: f.at.toISOString(),
+        ...(f.by ? { by: f.by } : {}),
+        ...(f.data ? { data: f.data } : {}),
+      })),
+    })),
+  );
 }
 
 export function evidenceFrom(
@@ -133,6 +166,7 @@ export function evidenceFrom(
         lines: (f.data?.lines as unknown[]) ?? [],
       })),
     ...(view.deployed ? { deployed: { by: view.deployed.by, at: view.deployed.at.toISOString() } } : {}),
+    rollbacks: [],
     audit: audit.map((a) => ({
       at: a.at.toISOString(),
       actor: a.actor,
@@ -190,6 +224,17 @@ export function renderEvidenceMarkdown(pack: EvidencePack): string {
     for (const m of pack.monitors)
       lines.push(
         `- +${Math.round(m.offsetMs / 1000)}s at ${m.at}: ${m.breached.length ? `breached: ${m.breached.join(', ')}` : 'healthy'}`,
+      );
+  }
+  for (const rb of pack.rollbacks) {
+    lines.push(
+      '',
+      `## Rollback \`${rb.id}\` (${rb.service}), started by ${rb.requester} at ${rb.createdAt}`,
+      '',
+    );
+    for (const f of rb.steps)
+      lines.push(
+        `- ${f.at} ${f.kind}${f.by ? ` by ${f.by}` : ''}${f.data ? ` ${cell(JSON.stringify(f.data))}` : ''}`,
       );
   }
   lines.push('', '## Audit trail', '');
