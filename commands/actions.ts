@@ -1,4 +1,5 @@
 import type { App, BlockAction, ButtonAction, RespondFn, ViewSubmitAction } from '@slack/bolt';
+import type { ModalView } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
@@ -21,6 +22,21 @@ interface Acting {
   client: WebClient;
   deps: BotDeps;
   tell: (text: string) => Promise<void>;
+}
+
+/**
+ * The two parts a button value / private_metadata carries (run id, then item key, gate or phase).
+ * Anything else is a stale or tampered value: a coded error the user is told, never `undefined`
+ * passed on (which crashed the modal renderers before the ack — found by fuzzing).
+ */
+export function argsOf(value: string | undefined): [string, string] {
+  const parts = decodeValue(value ?? '');
+  if (parts.length !== 2 || !parts[0] || !parts[1])
+    throw new DeployCheckError(
+      ErrorCode.NotFound,
+      'This button is out of date; see `/deploy-check status` for where the run stands.',
+    );
+  return [parts[0], parts[1]];
 }
 
 function teller(respond: RespondFn): (text: string) => Promise<void> {
@@ -60,64 +76,86 @@ export function register(app: App, deps: BotDeps): void {
       respond: RespondFn;
       client: WebClient;
     }) => {
-      const a: Acting = { tenant: tenantOf(body), userId: body.user.id, client, deps, tell: teller(respond) };
-      // Modals need the trigger id within 3 s: those handlers ack themselves after views.open.
-      if (action.action_id !== ACTIONS.tickNote && action.action_id !== ACTIONS.reject) await ack();
+      // Ack first: nothing below (not even reading the tenant) may leave Slack without its ack.
+      await ack();
+      const tell = teller(respond);
       try {
+        const a: Acting = { tenant: tenantOf(body), userId: body.user.id, client, deps, tell };
         await fn({ body, action, a });
       } catch (err) {
         if (!isCoded(err)) deps.log.error({ err, action: action.action_id }, 'action failed');
-        await a.tell(userMessage(err));
+        await tell(userMessage(err));
+      }
+    };
+
+  /** Opens a modal from a button; acks after views.open (the trigger id is fresh) but always acks. */
+  const opensModal =
+    (render: (value: string | undefined) => ModalView) =>
+    async ({
+      body,
+      action,
+      ack,
+      respond,
+      client,
+    }: {
+      body: BlockAction;
+      action: ButtonAction;
+      ack: () => Promise<void>;
+      respond: RespondFn;
+      client: WebClient;
+    }) => {
+      try {
+        await client.views.open({ trigger_id: body.trigger_id, view: render(action.value) as never });
+      } catch (err) {
+        if (!isCoded(err)) deps.log.warn({ err, action: action.action_id }, 'could not open the modal');
+        await teller(respond)(userMessage(err));
+      } finally {
+        await ack();
       }
     };
 
   app.action<BlockAction<ButtonAction>>(
     ACTIONS.tick,
     guarded(async ({ action, a }) => {
-      const [runId, key] = decodeValue(action.value ?? '');
-      await tick(a, runId!, key!, undefined);
+      const [runId, key] = argsOf(action.value);
+      await tick(a, runId, key, undefined);
     }) as never,
   );
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.tickNote, async ({ body, action, ack, client }) => {
-    const [runId, key] = decodeValue((action as ButtonAction).value ?? '');
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: tickNoteModal(runId!, key!, key!) as never,
-    });
-    await ack();
-  });
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.tickNote,
+    opensModal((value) => {
+      const [runId, key] = argsOf(value);
+      return tickNoteModal(runId, key, key);
+    }) as never,
+  );
 
   app.view<ViewSubmitAction>(VIEWS.tickNote, async ({ ack, body, view, client }) => {
     await ack();
-    const [runId, key] = decodeValue(view.private_metadata);
     const note = view.state.values.note?.note?.value ?? undefined;
-    const a: Acting = {
-      tenant: tenantOf(body),
-      userId: body.user.id,
-      client,
-      deps,
-      tell: (t) => dm(client, body.user.id, t),
-    };
-    await tick(a, runId!, key!, note ?? undefined).catch((err: unknown) => a.tell(userMessage(err)));
+    const tell = (t: string) => dm(client, body.user.id, t);
+    await (async () => {
+      const [runId, key] = argsOf(view.private_metadata);
+      const a: Acting = { tenant: tenantOf(body), userId: body.user.id, client, deps, tell };
+      await tick(a, runId, key, note ?? undefined);
+    })().catch((err: unknown) => tell(userMessage(err)));
   });
 
   app.action<BlockAction<ButtonAction>>(
     ACTIONS.approve,
     guarded(async ({ action, a }) => {
-      const [runId, gate] = decodeValue(action.value ?? '');
-      await vote(a, runId!, gate!, 'approve');
+      const [runId, gate] = argsOf(action.value);
+      await vote(a, runId, gate, 'approve');
     }) as never,
   );
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.reject, async ({ body, action, ack, client }) => {
-    const [runId, gate] = decodeValue((action as ButtonAction).value ?? '');
-    await client.views.open({
-      trigger_id: body.trigger_id,
-      view: rejectModal(runId!, gate!, runId!) as never,
-    });
-    await ack();
-  });
+  app.action<BlockAction<ButtonAction>>(
+    ACTIONS.reject,
+    opensModal((value) => {
+      const [runId, gate] = argsOf(value);
+      return rejectModal(runId, gate, runId);
+    }) as never,
+  );
 
   app.view<ViewSubmitAction>(VIEWS.reject, async ({ ack, body, view, client }) => {
     const reason = view.state.values.reason?.reason?.value?.trim() ?? '';
@@ -126,22 +164,19 @@ export function register(app: App, deps: BotDeps): void {
       return;
     }
     await ack();
-    const [runId, gate] = decodeValue(view.private_metadata);
-    const a: Acting = {
-      tenant: tenantOf(body),
-      userId: body.user.id,
-      client,
-      deps,
-      tell: (t) => dm(client, body.user.id, t),
-    };
-    await vote(a, runId!, gate!, 'reject', reason).catch((err: unknown) => a.tell(userMessage(err)));
+    const tell = (t: string) => dm(client, body.user.id, t);
+    await (async () => {
+      const [runId, gate] = argsOf(view.private_metadata);
+      const a: Acting = { tenant: tenantOf(body), userId: body.user.id, client, deps, tell };
+      await vote(a, runId, gate, 'reject', reason);
+    })().catch((err: unknown) => tell(userMessage(err)));
   });
 
   app.action<BlockAction<ButtonAction>>(
     ACTIONS.rerun,
     guarded(async ({ action, a }) => {
-      const [runId, phase] = decodeValue(action.value ?? '');
-      await rerun(a, runId!, phase!);
+      const [runId, phase] = argsOf(action.value);
+      await rerun(a, runId, phase);
     }) as never,
   );
 }
@@ -174,6 +209,10 @@ async function tick(a: Acting, runId: string, key: string, note: string | undefi
     ...(note ? { note: note.slice(0, 2000) } : {}),
   });
   if (!first) {
+    // A first click can record the tick and then fail to enqueue the re-render (queue down: the
+    // user is told to try again). Without this, the retry only said "already ticked" and the thread
+    // never showed the tick — the run stalled. Re-rendering is idempotent and deduplicated.
+    await enqueueThreadSync(a.deps.queues, { runId, tenant: a.tenant, reason: 'tick' });
     await a.tell(`“${item.title}” was already ticked.`);
     return;
   }
@@ -213,6 +252,8 @@ async function vote(
     at: a.deps.now(),
   });
   if (!first) {
+    // As for ticks: a retried vote brings the thread up to date if the first one's re-render was lost.
+    await enqueueThreadSync(a.deps.queues, { runId, tenant: a.tenant, reason: decision });
     await a.tell('You already voted on this run; each person counts once.');
     return;
   }
@@ -227,12 +268,15 @@ async function vote(
 }
 
 async function rerun(a: Acting, runId: string, phase: string): Promise<void> {
+  // Facts first, then the view: a click whose facts miss a simultaneous click's `rerun:N` picks
+  // the same N (duplicate key: told below); one whose facts include it sees the phase running in
+  // the later view. Read the other way round, the second of two clicks could start round N+1 too.
+  const facts = await a.deps.store.factsFor(a.tenant, runId);
   const { view, checklist } = await openRun(a, runId);
   if (!checklist.phases.some((p) => p.id === phase))
     throw new DeployCheckError(ErrorCode.NotFound, `no phase ${phase} in run ${runId}`);
   if (view.runningPhases.includes(phase))
     throw new DeployCheckError(ErrorCode.Conflict, `phase ${phase} is already running`);
-  const facts = await a.deps.store.factsFor(a.tenant, runId);
   const round = nextRound(facts);
   // The round number is a unique fact: of two simultaneous clicks, one re-runs and one is told.
   const first = await a.deps.store.fact(a.tenant, runId, `rerun:${round}`, a.userId, { phases: [phase] });

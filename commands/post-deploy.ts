@@ -11,6 +11,7 @@ import type { Command } from '../src/slack/command-text.js';
 import { ACTIONS, decodeValue, VIEWS } from '../src/slack/render/actions.js';
 import { renderNotice, WAIVER_EXPIRIES, waiveModal } from '../src/slack/render/run.js';
 import type { Tenant } from '../src/store/run-store.js';
+import { argsOf } from './actions.js';
 import type { BotDeps, Ctx } from './deps.js';
 import { userMessage } from './errors.js';
 import { tenantOf } from './tenant.js';
@@ -155,10 +156,22 @@ export function registerPostDeployActions(app: App, deps: BotDeps): void {
     );
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.waive, async ({ ack, body, action, client }) => {
-    const [runId, key] = decodeValue((action as ButtonAction).value ?? '');
-    await client.views.open({ trigger_id: body.trigger_id, view: waiveModal(runId!, key!, key!) as never });
-    await ack();
+  app.action<BlockAction<ButtonAction>>(ACTIONS.waive, async ({ ack, body, action, client, respond }) => {
+    // Always ack, and tell the clicker why no modal opened (a stale value, an expired trigger):
+    // an exception before the ack left Slack without one (found by fuzzing).
+    try {
+      const [runId, key] = argsOf((action as ButtonAction).value);
+      await client.views.open({ trigger_id: body.trigger_id, view: waiveModal(runId, key, key) as never });
+    } catch (err) {
+      if (!isCoded(err)) deps.log.warn({ err }, 'could not open the waiver modal');
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        ...renderNotice(userMessage(err)),
+      }).catch(() => undefined);
+    } finally {
+      await ack();
+    }
   });
 
   app.view<ViewSubmitAction>(VIEWS.waive, async ({ ack, body, view, client }) => {
@@ -170,9 +183,11 @@ export function registerPostDeployActions(app: App, deps: BotDeps): void {
     }
     const expiresInMs = WAIVER_EXPIRIES.some(([, ms]) => ms === chosen) ? chosen : WAIVER_EXPIRIES[1]![1];
     await ack();
-    const [runId, key] = decodeValue(view.private_metadata);
-    const w: Who = { tenant: tenantOf(body), userId: body.user.id, client, deps };
-    const text = await waive(w, runId!, key!, reason, expiresInMs).catch((err: unknown) => userMessage(err));
+    const text = await (async () => {
+      const [runId, key] = argsOf(view.private_metadata);
+      const w: Who = { tenant: tenantOf(body), userId: body.user.id, client, deps };
+      return waive(w, runId, key, reason, expiresInMs);
+    })().catch((err: unknown) => userMessage(err));
     await client.chat
       .postMessage({ channel: body.user.id, ...renderNotice(text) } as never)
       .catch(() => undefined);

@@ -99,13 +99,13 @@ function resolveVars(doc: Document, options: ParseOptions, pos: Positions): Reco
       ? ((toJS(doc, pos) as { vars?: Record<string, unknown> }).vars as Record<string, unknown>)
       : {}) ?? {};
   const values: Record<string, string> = {};
+  // Only scalars are values: String() of a mapping with a `toString:` key throws a TypeError (found
+  // by fuzzing); anything else is left for the schema to refuse with its position.
+  const scalar = (x: unknown) =>
+    typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean' ? String(x) : undefined;
   for (const [k, v] of Object.entries(declared)) {
-    if (v !== null && typeof v === 'object') {
-      const def = (v as { default?: unknown }).default;
-      if (def !== undefined && def !== null) values[k] = String(def);
-    } else if (v !== null && v !== undefined) {
-      values[k] = String(v);
-    }
+    const value = scalar(v !== null && typeof v === 'object' ? (v as { default?: unknown }).default : v);
+    if (value !== undefined) values[k] = value;
   }
   for (const [k, v] of Object.entries(options.vars ?? {})) {
     // Own keys only: `constructor=x` or `toString=x` must not pass as declared (found by fuzzing).

@@ -41,22 +41,52 @@ export function secretSource(
   };
 }
 
-/** Collects every secret value a run touched and scrubs them (and their URL-encoded forms) from text. */
+/** JSON string escaping without the quotes: how a value looks inside JSON.stringify output. */
+function jsonEscaped(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
+}
+
+/** The ellipsis probes append when they cut a long observed value (see checks/http.ts `truncate`). */
+const CUT = '…';
+
+/**
+ * Collects every secret value a run touched and scrubs them from text: as given, URL-encoded, and
+ * JSON-escaped once or twice (a probe shows a body as `body "…"`: an echoed JSON body holding the
+ * secret is escaped twice). A value cut short by a probe's truncation (`…`) is scrubbed too.
+ *
+ * Security fix (found by the secrets e2e test): only the literal and URL-encoded forms were
+ * scrubbed, so a secret containing `"` or `\` reached Slack, MongoDB and reports in its escaped
+ * form, and a reflected secret cut at 60 characters leaked its first part.
+ */
 export class Redactor {
   private readonly values = new Set<string>();
 
   add(value: string): void {
     if (value.length < MIN_REDACTABLE) return;
-    this.values.add(value);
     const encoded = encodeURIComponent(value);
-    if (encoded !== value) this.values.add(encoded);
+    for (const form of [value, encoded, jsonEscaped(value), jsonEscaped(jsonEscaped(value))])
+      this.values.add(form);
   }
 
   redact(text: string): string {
+    if (this.values.size === 0) return text;
     let out = text;
     // Longest first, so a secret containing another is scrubbed whole.
-    for (const v of [...this.values].sort((a, b) => b.length - a.length)) out = out.split(v).join(REDACTED);
-    return out;
+    const forms = [...this.values].sort((a, b) => b.length - a.length);
+    for (const v of forms) out = out.split(v).join(REDACTED);
+    if (!out.includes(CUT)) return out;
+    // A secret cut by truncation: its first characters, right before an ellipsis (each one).
+    return out.replace(/[^…]{1,400}(?=…)/g, (before) => {
+      // A cut inside a surrogate pair leaves half a character (or its `\udXXX` escape) last.
+      const half = /(?:\\+u[dD][89abAB][0-9a-fA-F]{2}|[\ud800-\udbff])$/.exec(before)?.[0] ?? '';
+      const whole = before.slice(0, before.length - half.length);
+      for (const v of forms) {
+        for (let n = Math.min(v.length - 1, whole.length); n >= MIN_REDACTABLE; n--) {
+          if (whole.endsWith(v.slice(0, n))) return `${whole.slice(0, -n)}${REDACTED}`;
+        }
+      }
+      return before;
+    });
   }
 
   redactDeep<T>(value: T): T {

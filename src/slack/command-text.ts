@@ -91,7 +91,9 @@ function parseRun(args: string[]): Parsed {
   if (!checklist) return fail('`run` needs a checklist name, like `/deploy-check run clientsvia production`');
   if (!NAME.test(checklist))
     return fail(`"${checklist}" is not a checklist name (lower-case letters, digits and dashes)`);
-  const vars: Record<string, string> = {};
+  // A Map, not `{}`: with an object, `constructor=1` was "given twice" (an inherited key) and
+  // `__proto__=x` vanished into the prototype setter (found by fuzzing). fromEntries makes own keys.
+  const vars = new Map<string, string>();
   let env: string | undefined;
   for (const token of rest) {
     const eq = token.indexOf('=');
@@ -104,10 +106,13 @@ function parseRun(args: string[]): Parsed {
     }
     const key = token.slice(0, eq);
     if (!VAR_KEY.test(key)) return fail(`"${key}" is not a variable name`);
-    if (key in vars) return fail(`variable "${key}" is given twice`);
-    vars[key] = token.slice(eq + 1);
+    if (vars.has(key)) return fail(`variable "${key}" is given twice`);
+    vars.set(key, token.slice(eq + 1));
   }
-  return { ok: true, command: { kind: 'run', checklist, ...(env ? { env } : {}), vars } };
+  return {
+    ok: true,
+    command: { kind: 'run', checklist, ...(env ? { env } : {}), vars: Object.fromEntries(vars) },
+  };
 }
 
 function parseRollback(args: string[]): Parsed {

@@ -399,12 +399,26 @@ describe('representative run', () => {
     },
   );
 
-  it('parent awaiting people names the items still waiting and who may tick them', () => {
-    const msg = renderParent(makeView('awaiting-people'));
+  it('parent awaiting people does not change with each tick (the phase message shows what waits)', () => {
+    const view = makeView('awaiting-people');
+    const msg = renderParent(view);
     expectValidMessage(msg);
-    expect(textOf(msg)).toContain(
-      '*Waiting on*\n⏳ *Support team informed* — role _support_, <!subteam^S0SUPPORT>',
-    );
+    expect(textOf(msg)).toContain('manual items are waiting in the thread');
+    expect(textOf(msg)).not.toContain('Support team informed');
+    // The runbook not yet ticked vs ticked: "comms" keeps the phase pending, so the parent is the same.
+    const unticked = {
+      ...view,
+      phases: view.phases.map((p) => ({
+        ...p,
+        items: p.items.map((i) =>
+          i.itemId === 'runbook' ? { ...i, status: 'pending' as const, observed: '', tick: undefined } : i,
+        ),
+      })),
+    };
+    expect(
+      unticked.phases.find((p) => p.id === 'people')!.items.filter((i) => i.status === 'pending'),
+    ).toHaveLength(2);
+    expect(renderParent(unticked)).toEqual(msg);
   });
 
   it.each(['preflight', 'performance', 'people'])('phase %s', (phaseId) => {

@@ -29,7 +29,6 @@ import {
   signoffLines,
   statusLine,
   statusSummary,
-  waitingText,
 } from './summary.js';
 
 const PHASES_MAX = 2000;
@@ -138,8 +137,8 @@ function outcomeBlocks(view: RunView): KnownBlock[] {
     case 'blocked':
       return [section('run:blockers', `*Blocking items*\n${blockersText(view, 2500)}`)];
     case 'awaiting-people': {
-      const waiting = waitingText(view, 2000);
-      return waiting ? [section('run:waiting', waiting)] : [];
+      // Which items wait is shown (and ticked) in their phase messages, not repeated here.
+      return [];
     }
     case 'cancelled':
       return view.cancelled

@@ -6,7 +6,7 @@ import type { ItemResult, PhaseResult } from '../../run/types.js';
 import type { GateView, RunView } from '../../state/run-view.js';
 import type { RunStatus } from '../../store/run-store.js';
 import { clip, code, escapeWithin, inline } from './escape.js';
-import { countsText, mention, plural, principalsText, quote, runStatusIcon, utc } from './format.js';
+import { countsText, mention, plural, quote, runStatusIcon, utc } from './format.js';
 
 /** Once approved, rejected or cancelled a run takes no more clicks (re-runs, ticks). */
 const CLOSED: ReadonlySet<RunStatus> = new Set<RunStatus>(['approved', 'rejected', 'cancelled']);
@@ -23,8 +23,19 @@ export function phaseIcon(view: RunView, phase: PhaseResult): string {
   return view.runningPhases.includes(phase.id) ? statusIcon.running : statusIcon[phase.status];
 }
 
+/**
+ * The parent's line for a phase: probe counts and how many items are manual, but not how many of
+ * those are ticked, so a tick rewrites its phase message only — not the parent as well — unless
+ * it changes the phase's status.
+ */
 export function phaseLine(view: RunView, phase: PhaseResult): string {
-  return `${phaseIcon(view, phase)} *${inline(phase.title, 120)}* — ${countsText(phase.items)}`;
+  const probes = phase.items.filter((i) => i.kind === 'probe');
+  const manual = phase.items.length - probes.length;
+  const parts = [
+    probes.length ? countsText(probes) : '',
+    manual ? `${plural(manual, 'manual item')}` : '',
+  ].filter(Boolean);
+  return `${phaseIcon(view, phase)} *${inline(phase.title, 120)}* — ${parts.join(' · ')}`;
 }
 
 /** One line per phase, as many as fit in `max` characters. */
@@ -59,13 +70,6 @@ export function blockingItems(view: RunView): Blocker[] {
   );
 }
 
-function pendingManualCount(view: RunView): number {
-  return view.phases.reduce(
-    (n, p) => n + p.items.filter((i) => i.kind === 'manual' && i.status === 'pending').length,
-    0,
-  );
-}
-
 function warningCount(view: RunView): number {
   return view.phases.reduce((n, p) => n + p.items.filter((i) => i.status === 'warn').length, 0);
 }
@@ -91,10 +95,8 @@ function statusParts(view: RunView): { label: string; detail: string } {
     case 'running':
       return { label: 'Running', detail: runningText(view) };
     case 'awaiting-people':
-      return {
-        label: 'Awaiting people:',
-        detail: `${plural(pendingManualCount(view), 'manual item')} to tick`,
-      };
+      // No count here: it would change with every tick and cost a second Slack write per tick.
+      return { label: 'Awaiting people:', detail: 'manual items are waiting in the thread' };
     case 'blocked':
       return { label: 'Blocked:', detail: `${plural(blockingItems(view).length, 'critical item')} failed` };
     case 'awaiting-approval':
@@ -190,19 +192,6 @@ export function blockersText(view: RunView, max: number): string {
 }
 
 /** The rejection's reason, quoted; `withWho` where no status line above already names the rejecter. */
-/** The manual items still waiting for someone, with who may tick them. */
-export function waitingText(view: RunView, max: number): string {
-  const waiting = view.phases.flatMap((p) =>
-    p.items.filter((i) => i.kind === 'manual' && i.status === 'pending'),
-  );
-  const shown = waiting.slice(0, 10).map((i) => {
-    const owners = i.owners?.length ? ` — ${principalsText(i.owners, 4)}` : '';
-    return `${statusIcon.pending} *${inline(i.title, 120)}*${owners}`;
-  });
-  const rest = waiting.length - shown.length;
-  const lines = ['*Waiting on*', ...shown, ...(rest > 0 ? [`… and ${plural(rest, 'more')}`] : [])];
-  return waiting.length ? clip(lines.join('\n'), max) : '';
-}
 
 export function rejectionText(view: RunView, max: number, opts: { withWho: boolean }): string {
   const r = view.rejection;
