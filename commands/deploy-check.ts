@@ -2,7 +2,7 @@ import type { App } from '@slack/bolt';
 import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
 import { mayManage } from '../src/approvals/policy.js';
-import { listChecklistNames, loadChecklistFile, resolveChecklistRef } from '../src/checklist/load.js';
+import { listChecklistNames, type loadChecklistFile, resolveChecklistRef } from '../src/checklist/load.js';
 import { ChecklistError, DeployCheckError, ErrorCode, formatIssue, isCoded } from '../src/errors.js';
 import { deriveRunId } from '../src/run/ids.js';
 import { type Command, parseCommandText } from '../src/slack/command-text.js';
@@ -70,7 +70,7 @@ async function startRun(cmd: Extract<Command, { kind: 'run' }>, ctx: Ctx): Promi
   const { deps, command } = ctx;
   let checklist: ReturnType<typeof loadChecklistFile>;
   try {
-    checklist = loadChecklistFile(resolveChecklistRef(cmd.checklist, deps.checklistsDir), cmd.vars);
+    checklist = deps.store.parsed.load(resolveChecklistRef(cmd.checklist, deps.checklistsDir), cmd.vars);
   } catch (err) {
     if (err instanceof ChecklistError) {
       return ctx.ack(

@@ -1,12 +1,11 @@
-import { parseChecklist } from '../src/checklist/load.js';
 import type { Checklist } from '../src/checklist/model.js';
 import { DeployCheckError, ErrorCode } from '../src/errors.js';
 import { deriveRunView, type RunView } from '../src/state/run-view.js';
 import type { RunDoc, RunStore, Tenant } from '../src/store/run-store.js';
 
-/** The checklist exactly as the run executed it (from the stored source, not today's file). */
-export function checklistOf(run: RunDoc): Checklist {
-  return parseChecklist(run.source, { file: run.file, vars: run.vars });
+/** The checklist exactly as the run executed it (from the stored source, not today's file), parsed once per process. */
+export function checklistOf(store: RunStore, run: RunDoc): Checklist {
+  return store.parsed.parse(run.source, { file: run.file, vars: run.vars });
 }
 
 /** Loads every fact of a run and derives its view. */
@@ -24,7 +23,7 @@ export async function loadView(
     store.votesFor(tenant, runId),
     store.factsFor(tenant, runId),
   ]);
-  const checklist = checklistOf(run);
+  const checklist = checklistOf(store, run);
   return { view: deriveRunView({ run, checklist, results, ticks, votes, facts, now }), checklist };
 }
 

@@ -93,11 +93,20 @@ function toJS(doc: Document, pos: Positions): unknown {
   }
 }
 
+/** Only the `vars:` mapping as plain values (converting the whole document here cost a full second pass). */
+function varsOf(doc: Document, pos: Positions): Record<string, unknown> {
+  const node = doc.get('vars', true);
+  if (!isMap(node)) return {};
+  try {
+    return (node.toJS(doc) as Record<string, unknown>) ?? {};
+  } catch {
+    // What yaml refuses while expanding (an alias bomb) is reported by the whole-document pass.
+    return ((toJS(doc, pos) as { vars?: Record<string, unknown> }).vars ?? {}) as Record<string, unknown>;
+  }
+}
+
 function resolveVars(doc: Document, options: ParseOptions, pos: Positions): Record<string, string> {
-  const declared =
-    (doc.get('vars') && isMap(doc.get('vars'))
-      ? ((toJS(doc, pos) as { vars?: Record<string, unknown> }).vars as Record<string, unknown>)
-      : {}) ?? {};
+  const declared = varsOf(doc, pos);
   const values: Record<string, string> = {};
   // Only scalars are values: String() of a mapping with a `toString:` key throws a TypeError (found
   // by fuzzing); anything else is left for the schema to refuse with its position.

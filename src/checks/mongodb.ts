@@ -1,7 +1,8 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
-import { type Document, MongoClient, type MongoClientOptions, MongoServerError } from 'mongodb';
+// Types only: the driver itself is imported when a mongodb probe runs, so the CLI starts fast.
+import type { Document, MongoClient, MongoClientOptions } from 'mongodb';
 import { z } from 'zod';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 import { assertAddressAllowed, guardedLookup, refusalReason } from '../net/guard.js';
@@ -196,9 +197,13 @@ export function compareVersions(a: string, b: string): number {
 
 const AUTH_CODES = new Set([13, 18]);
 
+/** The driver's server errors, recognised without loading the driver. */
+function isServerError(err: unknown): err is Error & { code?: unknown } {
+  return err instanceof Error && err.name === 'MongoServerError';
+}
+
 function isAuthRefusal(err: unknown): boolean {
-  if (err instanceof MongoServerError && typeof err.code === 'number' && AUTH_CODES.has(err.code))
-    return true;
+  if (isServerError(err) && typeof err.code === 'number' && AUTH_CODES.has(err.code)) return true;
   return /requires authentication|unauthorized|not authorized|authentication failed/i.test(
     describeError(err),
   );
@@ -311,7 +316,7 @@ async function checkIndexes(
     try {
       actual = await db.collection(collection).listIndexes().toArray();
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === 26) {
+      if (isServerError(err) && err.code === 26) {
         f.failures.push(`${collection}: collection does not exist`);
         problems += specs.length;
         continue;
@@ -356,6 +361,7 @@ async function measure(
   f: Findings,
 ) {
   await guardHosts(parsed, ctx);
+  const { MongoClient } = await import('mongodb');
   const open = (uri: string) => {
     // After an abort the run has already closed its clients; a late one would leak.
     if (ctx.signal.aborted) throw new ProbeError('cancelled');

@@ -1,7 +1,8 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Redis } from 'ioredis';
+// Type only: ioredis is imported when a redis probe runs, so the CLI starts fast.
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 import { assertAddressAllowed, refusalReason } from '../net/guard.js';
@@ -144,14 +145,15 @@ interface Connection {
   lastError(): Error | undefined;
 }
 
-function openClient(
+async function openClient(
   target: Target,
   address: string,
   withAuth: boolean,
   ctx: CheckContext,
   connectMs: number,
   clients: Set<Redis>,
-): Connection {
+): Promise<Connection> {
+  const { Redis } = await import('ioredis');
   // After an abort the run has already disconnected its clients; a late one would leak.
   if (ctx.signal.aborted) throw new ProbeError('cancelled');
   const tlsOptions: tls.ConnectionOptions | undefined = target.tls
@@ -331,7 +333,7 @@ async function checkAuthRequired(
   f: Findings,
 ): Promise<void> {
   f.expected.push('unauthenticated access refused');
-  const conn = openClient(target, address, false, ctx, connectMs, clients);
+  const conn = await openClient(target, address, false, ctx, connectMs, clients);
   try {
     await conn.client.connect();
     await conn.client.ping();
@@ -365,7 +367,7 @@ async function measure(
   const started = performance.now();
   const connectMs = Math.min(p.connectTimeout ?? ctx.timeoutMs, ctx.timeoutMs);
   const address = await resolveGuarded(target.host, ctx);
-  const conn = openClient(target, address, true, ctx, connectMs, clients);
+  const conn = await openClient(target, address, true, ctx, connectMs, clients);
   try {
     await conn.client.connect();
     const t0 = performance.now();

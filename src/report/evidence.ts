@@ -1,4 +1,3 @@
-import { parseChecklist } from '../checklist/load.js';
 import { DeployCheckError, ErrorCode } from '../errors.js';
 import type { ItemResult } from '../run/types.js';
 import { deriveRunView, type RunView } from '../state/run-view.js';
@@ -76,7 +75,7 @@ export async function buildEvidence(
     store.factsFor(tenant, runId),
     store.auditFor(tenant, runId),
   ]);
-  const checklist = parseChecklist(run.source, { file: run.file, vars: run.vars });
+  const checklist = store.parsed.parse(run.source, { file: run.file, vars: run.vars });
   const view = deriveRunView({ run, checklist, results, ticks, votes, facts, now });
   const rollbacks = await rollbacksOf(store, tenant, runId);
   return { ...evidenceFrom(view, votes, facts, audit, now), rollbacks };

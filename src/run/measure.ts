@@ -25,12 +25,21 @@ export async function attemptOnce(
   parent: AbortSignal,
 ): Promise<CheckResult> {
   const started = performance.now();
-  const deadline = AbortSignal.timeout(timeoutMs);
+  // A timer we clear when the attempt ends: AbortSignal.timeout would keep the signal, its
+  // listeners and this attempt's closure alive for the whole timeout after a 1 ms probe.
+  const deadlineController = new AbortController();
+  const deadlineTimer = setTimeout(
+    () => deadlineController.abort(new DOMException('timed out', 'TimeoutError')),
+    timeoutMs,
+  );
+  deadlineTimer.unref?.();
+  const deadline = deadlineController.signal;
   const signal = AbortSignal.any([parent, deadline]);
   const elapsed = () => Math.round(performance.now() - started);
   let abandon: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const abandoned = new Promise<CheckOutcome>((resolve) => {
-    const onAbort = () => {
+    onAbort = () => {
       abandon = setTimeout(() => resolve(errorOutcome(`no answer within ${timeoutMs} ms`)), ABANDON_GRACE_MS);
       abandon.unref?.();
     };
@@ -57,7 +66,9 @@ export async function attemptOnce(
       deadline.aborted && !parent.aborted ? `timed out after ${timeoutMs} ms` : describeError(err);
     return { ...errorOutcome(detail), durationMs: elapsed() };
   } finally {
+    clearTimeout(deadlineTimer);
     if (abandon) clearTimeout(abandon);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
+import { ChecklistCache } from '../checklist/cache.js';
 import type { ItemResult, ManualTick, RunOutcome } from '../run/types.js';
 import { isDuplicateKey } from './mongo.js';
 
@@ -117,6 +118,9 @@ export class RunStore {
   readonly messages: Collection<MessageDoc>;
   readonly facts: Collection<FactDoc>;
   readonly audit: Collection<AuditDoc>;
+
+  /** Parsed checklists of stored runs (every render and click reads one). */
+  readonly parsed = new ChecklistCache();
 
   constructor(readonly db: Db) {
     this.runs = db.collection('runs');
