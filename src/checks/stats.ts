@@ -1,4 +1,9 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type { Histogram } from 'hdr-histogram-js';
+
+// Loaded on first use (only latency and load probes need it): it costs ~50 ms of every CLI start.
+const requireLazily = createRequire(import.meta.url);
+
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 
 /** Latency percentiles in milliseconds. */
@@ -22,7 +27,9 @@ const HIGHEST_US = 3_600_000_000;
  * WebAssembly one needs an async init and is no faster for this many values.
  */
 export class LatencyRecorder {
-  readonly #histogram: Histogram = build({
+  readonly #histogram: Histogram = (
+    requireLazily('hdr-histogram-js') as typeof import('hdr-histogram-js')
+  ).build({
     useWebAssembly: false,
     bitBucketSize: 32,
     autoResize: false,
