@@ -28,6 +28,9 @@ RUN npm run build
 # ---- runtime: production dependencies, compiled code and the shipped checklists ----------------------
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
+# A smaller young generation keeps a long-lived worker's RSS flat (+2% from 100 to 1,000 runs
+# instead of +34%) and was faster too: bench/worker-memory.ts, bench/RESULTS.md.
+ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
