@@ -25,7 +25,7 @@ import {
 } from './blocks.js';
 import { clip, code, escapeWithin, inline } from './escape.js';
 import { countsText, mention, plural, principalsText, quote, utc } from './format.js';
-import { isClosed, phaseIcon, reportCommand } from './summary.js';
+import { phaseIcon, reportCommand } from './summary.js';
 
 const TITLE_MAX = 200;
 const VALUE_MAX = 300;
@@ -196,7 +196,9 @@ function urgency(item: ItemResult): number {
 }
 
 function contextFor(view: RunView, phase: PhaseResult): PhaseContext {
-  return { view, phase, closed: isClosed(view), ids: new BlockIds() };
+  // Buttons stay when the run closes: removing them would rewrite every phase message (a Slack
+  // write each) for nothing, since the handlers answer a click on a closed run with why not.
+  return { view, phase, closed: false, ids: new BlockIds() };
 }
 
 /** Every item in checklist order; `complete` when nothing had to be left out. */
