@@ -88,7 +88,11 @@ export async function processMonitor(data: MonitorJob, deps: WorkerDeps): Promis
     baseDir: deps.checklistsDir,
     phases: [{ id: 'monitor', title: 'Monitor', continueOnFailure: true, items: checks.map((c) => c.item) }],
   };
-  const run = await runChecklist(probeChecklist, { env: deps.env, manualMode: 'skipped' });
+  const run = await runChecklist(probeChecklist, {
+    env: deps.env,
+    manualMode: 'skipped',
+    ...(deps.dispatchers ? { dispatchers: deps.dispatchers } : {}),
+  });
   const results = run.phases[0]?.items ?? [];
   const baselineOf = (m: (typeof checks)[number]) => {
     const ref = checklist.spec.monitors?.checks.find((c) => c.id === m.id)?.item;

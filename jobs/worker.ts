@@ -8,6 +8,7 @@ import { describeError, isCoded } from '../src/errors.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { opsRoutes } from '../src/http/routes.js';
 import { configSecrets, createLogger } from '../src/log.js';
+import { DispatcherPool } from '../src/run/engine.js';
 import { slackClientsFor } from '../src/slack/clients.js';
 import { MongoInstallationStore } from '../src/store/installations.js';
 import { connectMongo } from '../src/store/mongo.js';
@@ -192,6 +193,7 @@ export async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop: () =>
     checklistsDir: path.resolve(config.CHECKLISTS_DIR),
     env: checklistSecrets(env, config.SECRETS_ENV_PREFIX),
     now: () => new Date(),
+    dispatchers: new DispatcherPool(),
   };
   const workers = createWorkers(deps, config.REDIS_URL);
   const ops =
@@ -203,6 +205,7 @@ export async function startWorker(env: NodeJS.ProcessEnv): Promise<{ stop: () =>
     async stop() {
       await new Promise((r) => (ops ? ops.server.close(r) : r(undefined)));
       await workers.close();
+      await deps.dispatchers?.close();
       await Promise.allSettled([queues.close(), mongo.close()]);
     },
   };

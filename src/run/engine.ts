@@ -34,6 +34,8 @@ export interface RunOptions {
   /** Upper bound on items measured at once within a phase (default: the checklist's `concurrency`). */
   concurrency?: number;
   now?: () => Date;
+  /** Shared dispatchers (a worker's); by default each run opens and closes its own. */
+  dispatchers?: DispatcherPool;
 }
 
 interface RunScope {
@@ -60,9 +62,9 @@ export async function runChecklist(checklist: Checklist, options: RunOptions = {
       key: startedAt,
     });
   const signal = options.signal ?? new AbortController().signal;
-  const policy: AddressPolicy = { allowLinkLocal: checklist.spec.network.allowLinkLocal };
-  const tls = tlsTrust(checklist);
-  const dispatcher: Dispatcher = createGuardedDispatcher(policy, { tls });
+  const { policy, tls } = probeNetwork(checklist);
+  const shared = options.dispatchers?.get(policy, tls);
+  const dispatcher: Dispatcher = shared ?? createGuardedDispatcher(policy, { tls });
   const scope: RunScope = {
     runId,
     checklist,
@@ -117,7 +119,35 @@ export async function runChecklist(checklist: Checklist, options: RunOptions = {
     await scope.emit({ type: 'run-finished', runId, result: run });
     return run;
   } finally {
-    await dispatcher.close().catch(() => undefined);
+    if (!shared) await dispatcher.close().catch(() => undefined);
+  }
+}
+
+/** The address policy and certificate trust a checklist's probes connect with. */
+export function probeNetwork(checklist: Checklist): { policy: AddressPolicy; tls: TlsTrust } {
+  return { policy: { allowLinkLocal: checklist.spec.network.allowLinkLocal }, tls: tlsTrust(checklist) };
+}
+
+/**
+ * Dispatchers kept by a long-lived process (a worker) across runs, one per network setting, so
+ * runs reuse connections instead of opening and closing a pool each time. The owner closes them.
+ */
+export class DispatcherPool {
+  private readonly pools = new Map<string, Dispatcher>();
+
+  get(policy: AddressPolicy, tls: TlsTrust): Dispatcher {
+    const key = JSON.stringify([policy.allowLinkLocal, tls.rejectUnauthorized, tls.ca ?? '']);
+    let d = this.pools.get(key);
+    if (!d) {
+      d = createGuardedDispatcher(policy, { tls });
+      this.pools.set(key, d);
+    }
+    return d;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.pools.values()].map((d) => d.close()));
+    this.pools.clear();
   }
 }
 

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseChecklist } from '../../src/checklist/load.js';
-import { runChecklist } from '../../src/run/engine.js';
+import { DispatcherPool, runChecklist } from '../../src/run/engine.js';
 import type { RunEvent } from '../../src/run/types.js';
 
 /** A target whose answers the tests script: /ok, /fail, /flaky (alternates), /slow, /echo (reflects Authorization). */
@@ -199,5 +199,27 @@ describe('engine', () => {
     const c = checklist(`  - id: a\n    title: A\n    items:\n${item('one', '/ok')}`);
     const now = () => new Date('2026-11-22T00:00:00Z');
     expect((await runChecklist(c, { now })).runId).toBe((await runChecklist(c, { now })).runId);
+  });
+
+  it("reuses a worker's connections across runs when given a dispatcher pool", async () => {
+    let connections = 0;
+    const onConnection = () => {
+      connections += 1;
+    };
+    server.on('connection', onConnection);
+    const pool = new DispatcherPool();
+    try {
+      const c = checklist(`  - id: a\n    title: A\n    items:\n${item('one', '/ok')}`);
+      for (let i = 0; i < 4; i++) expect((await runChecklist(c)).outcome).toBe('pass');
+      const unpooled = connections;
+      connections = 0;
+      for (let i = 0; i < 4; i++) expect((await runChecklist(c, { dispatchers: pool })).outcome).toBe('pass');
+      // Each run on its own opens a connection; pooled runs reuse them (a stale keep-alive may be replaced).
+      expect(unpooled).toBe(4);
+      expect(connections).toBeLessThan(unpooled);
+    } finally {
+      server.off('connection', onConnection);
+      await pool.close();
+    }
   });
 });
