@@ -9,7 +9,7 @@ import type { ThreadWriter } from '../src/slack/thread.js';
 import type { RunDoc, Tenant } from '../src/store/run-store.js';
 import type { RunJob } from './contracts.js';
 import type { WorkerDeps } from './deps.js';
-import { syncThread, writerFor } from './sync.js';
+import { asThreadWriter, syncThread, writerFor } from './sync.js';
 import { loadView, requireView } from './view.js';
 
 const CANCEL_POLL_MS = 1000;
@@ -37,9 +37,18 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
   const initial = await requireView(deps.store, tenant, runId, deps.now());
   if (initial.view.status === 'cancelled') return;
   const writer = writerFor(deps, client, tenant, initial.view);
-  const parentTs = await writer.write(
-    'parent',
-    (await import('../src/slack/render/run.js')).renderParent(initial.view, envOpt(data)),
+  // Under the thread lease; a resumed job or a re-run re-reads first, so it never writes its older
+  // view over a newer one (a fresh first run has had no other writer yet).
+  const parentTs = await asThreadWriter(deps, runId, async () =>
+    writer.write(
+      'parent',
+      (await import('../src/slack/render/run.js')).renderParent(
+        firstStart && round === 0
+          ? initial.view
+          : (await requireView(deps.store, tenant, runId, deps.now())).view,
+        envOpt(data),
+      ),
+    ),
   );
 
   const prior = await priorResults(deps, tenant, runId, round);
@@ -55,6 +64,7 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
       prior,
       ticks: await deps.store.ticksFor(tenant, runId),
       manualMode: 'pending',
+      ...(deps.dispatchers ? { dispatchers: deps.dispatchers } : {}),
       ...(data.rerun ? { phases: data.rerun.phases } : {}),
       onEvent: (event) => onRunEvent(event, { deps, tenant, runId, round, phases }),
     });
@@ -232,9 +242,13 @@ class PhaseMessages {
   }
 
   private async writePhase(phaseId: string): Promise<void> {
-    const loaded = await loadView(this.deps.store, this.tenant, this.runId, this.deps.now());
-    if (!loaded) return;
-    await this.writer.write(`phase:${phaseId}`, renderPhase(loaded.view, phaseId), this.parentTs);
-    this.lastWrite.set(phaseId, Date.now());
+    // As the thread's only writer, from facts read under the lease (see jobs/thread-lock.ts).
+    const written = await asThreadWriter(this.deps, this.runId, async () => {
+      const loaded = await loadView(this.deps.store, this.tenant, this.runId, this.deps.now());
+      if (!loaded) return false;
+      await this.writer.write(`phase:${phaseId}`, renderPhase(loaded.view, phaseId), this.parentTs);
+      return true;
+    });
+    if (written) this.lastWrite.set(phaseId, Date.now());
   }
 }

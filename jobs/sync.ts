@@ -4,6 +4,7 @@ import { ThreadWriter } from '../src/slack/thread.js';
 import type { RunView } from '../src/state/run-view.js';
 import type { RunStatus, Tenant } from '../src/store/run-store.js';
 import type { WorkerDeps } from './deps.js';
+import { withLease } from './thread-lock.js';
 import { loadView } from './view.js';
 
 const CLOSED: ReadonlySet<RunStatus> = new Set([
@@ -20,15 +21,38 @@ export function writerFor(deps: WorkerDeps, client: WebClient, tenant: Tenant, v
 }
 
 /**
+ * Runs `fn` as the run thread's only writer across all workers (see jobs/thread-lock.ts for why).
+ * Whatever `fn` renders must be read from the store inside it.
+ */
+export function asThreadWriter<T>(deps: WorkerDeps, runId: string, fn: () => Promise<T>): Promise<T> {
+  const leaseMs = deps.config.JOB_LOCK_MS;
+  return withLease(
+    deps.queues.connection,
+    `${deps.config.QUEUE_PREFIX}:thread-lock:${runId}`,
+    { leaseMs, waitMs: Math.max(30_000, 3 * leaseMs) },
+    fn,
+  );
+}
+
+/**
  * Brings a run's thread up to date with its facts: opens the approval request when the gates
  * pass, closes the run (once, by a unique fact) when it is decided, and rewrites only the
  * messages whose content changed.
  */
-export async function syncThread(
+export function syncThread(
   deps: WorkerDeps,
   tenant: Tenant,
   runId: string,
   opts: { phases?: 'all' | string[] } = {},
+): Promise<RunView | undefined> {
+  return asThreadWriter(deps, runId, () => syncThreadNow(deps, tenant, runId, opts));
+}
+
+async function syncThreadNow(
+  deps: WorkerDeps,
+  tenant: Tenant,
+  runId: string,
+  opts: { phases?: 'all' | string[] },
 ): Promise<RunView | undefined> {
   let loaded = await loadView(deps.store, tenant, runId, deps.now());
   if (!loaded) return undefined;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { WebClient } from '@slack/web-api';
+import { LogLevel, WebClient, ErrorCode as WebErrorCode } from '@slack/web-api';
+import { DeployCheckError, ErrorCode } from '../errors.js';
 import type { RunStore, Tenant } from '../store/run-store.js';
 
 export interface Rendered {
@@ -9,6 +10,13 @@ export interface Rendered {
 
 /** Every message we post carries this, so a worker that died between posting and recording can find its message again. */
 const METADATA_EVENT = 'deploy_check_message';
+
+/** Tries of one post (about 30 s of backoff, plus any Retry-After), before the job's own retry takes over. */
+const POST_ATTEMPTS = 9;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function hashOf(r: Rendered): string {
   return createHash('sha256').update(JSON.stringify(r)).digest('hex').slice(0, 20);
@@ -27,6 +35,8 @@ export class ThreadWriter {
     private readonly channel: string,
   ) {}
 
+  private postClient: WebClient | undefined;
+
   /** Posts or updates a part; returns its ts. `threadTs` absent = the parent itself. */
   async write(part: string, rendered: Rendered, threadTs?: string): Promise<string> {
     const hash = hashOf(rendered);
@@ -43,7 +53,14 @@ export class ThreadWriter {
       }
       return existing.ts;
     }
-    if (!existing) await this.store.claimMessage(this.tenant, this.runId, part, this.channel);
+    // The claim is the right to post: a writer that lost it (another claimed between our read and
+    // our insert, and is posting now) must not post too — that was a duplicate message. It fails
+    // and is retried, by when the claimant has recorded the ts and this becomes an update.
+    if (!existing && !(await this.store.claimMessage(this.tenant, this.runId, part, this.channel)))
+      throw new DeployCheckError(
+        ErrorCode.Conflict,
+        `message ${part} of run ${this.runId} is being posted by another writer`,
+      );
     // Claimed earlier but no ts recorded: that worker may have posted before dying. Look before posting.
     const found = existing ? await this.findPosted(part, threadTs) : undefined;
     if (found) {
@@ -56,18 +73,52 @@ export class ThreadWriter {
       await this.store.setMessageWritten(this.tenant, this.runId, part, { ts: found, hash });
       return found;
     }
-    const res = await this.client.chat.postMessage({
-      channel: this.channel,
-      text: rendered.text,
-      blocks: rendered.blocks as never,
-      ...(threadTs ? { thread_ts: threadTs } : {}),
-      unfurl_links: false,
-      unfurl_media: false,
-      metadata: { event_type: METADATA_EVENT, event_payload: { run: this.runId, part } },
-    });
-    const ts = res.ts as string;
+    const ts = await this.post(part, rendered, threadTs);
     await this.store.setMessageWritten(this.tenant, this.runId, part, { ts, hash });
     return ts;
+  }
+
+  /**
+   * Posts a part, retrying without ever posting it twice. The WebClient's own retries re-send a
+   * post after a 5xx or a dropped connection, but Slack may have posted it before the answer was
+   * lost: that was a duplicate message per lost answer (the faults suites' `delivered` failures).
+   * So posts go through a client that does not retry, and after an ambiguous failure this looks
+   * for the message (by its metadata) before posting again. A 429 or an `ok: false` answer means
+   * nothing was posted: wait and resend, or give up.
+   */
+  private async post(part: string, rendered: Rendered, threadTs?: string): Promise<string> {
+    this.postClient ??= new WebClient(this.client.token, {
+      slackApiUrl: this.client.slackApiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      logLevel: LogLevel.ERROR,
+    });
+    // Rate-limited sends are safe to repeat and have their own, larger budget.
+    for (let attempt = 1, limited = 0; ; ) {
+      try {
+        const res = await this.postClient.chat.postMessage({
+          channel: this.channel,
+          text: rendered.text,
+          blocks: rendered.blocks as never,
+          ...(threadTs ? { thread_ts: threadTs } : {}),
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: { event_type: METADATA_EVENT, event_payload: { run: this.runId, part } },
+        });
+        return res.ts as string;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === WebErrorCode.RateLimitedError && limited++ < 60) {
+          await sleep(1000 * ((err as { retryAfter?: number }).retryAfter ?? 1));
+          continue;
+        }
+        if (code === WebErrorCode.PlatformError || attempt >= POST_ATTEMPTS) throw err;
+        await sleep(Math.min(8000, 250 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
+        attempt += 1;
+        const found = await this.findPosted(part, threadTs);
+        if (found) return found;
+      }
+    }
   }
 
   /** Updates a part only if it was already posted (re-renders never create messages). */

@@ -98,6 +98,12 @@ describe.skipIf(skip)('after the deploy: monitors, waivers and the evidence pack
       const older = await approvedRun('e2e-monitors');
       const newer = await approvedRun('e2e-monitors');
       await h.click('U0REQUEST', ACTIONS.deployed, find(older, 'parent')!);
+      // The click is acked before its fact is written: wait for it, so "newer" is newer.
+      const facts = mongo.db(h.env.MONGODB_DB).collection('facts');
+      await waitFor(
+        'the older deploy recorded',
+        async () => (await facts.findOne({ runId: older, kind: 'deployed' })) ?? undefined,
+      );
       await h.click('U0REQUEST', ACTIONS.deployed, find(newer, 'parent')!);
       await waitFor("the newer deploy's second round", () => find(newer, 'monitor:4000'));
       // The older deploy's first round (+1 s) may fire before the newer deploy is recorded; its
