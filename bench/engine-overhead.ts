@@ -62,7 +62,7 @@ async function measure(mode: Mode, round: number, redisUrl: string, target: stri
       forkTs('bench/lib/engine-worker.ts', {
         ...(mode === 'engine-fixed' ? { afterTsx: ['--import', './bench/lib/whatif-hooks.mjs'] } : {}),
         env: {
-          BENCH_WHATIF: mode === 'engine-fixed' ? 'dispatcher,measure' : '',
+          BENCH_WHATIF: mode === 'engine-fixed' ? 'dispatcher' : '',
           REDIS_URL: redisUrl,
           QUEUE: name,
           PREFIX: prefix,

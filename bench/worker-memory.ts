@@ -10,7 +10,7 @@
  * Three fresh worker processes, one after the other, on the same Redis and target:
  *   A. as shipped; plus a reading after 11 s idle (past the http probe's 10 s timeout);
  *   B. what-if, the two code fixes recommended: the probe deadline timer cleared when an attempt
- *      ends (bench/lib/measure-fixed.ts for src/run/measure.ts) and one guarded dispatcher per
+ *      ends (now in src/run/measure.ts itself) and one guarded dispatcher per
  *      process instead of one per run (bench/lib/guard-shared.ts for src/net/guard.ts), swapped in
  *      by bench/lib/whatif-hooks.mjs;
  *   C. what-if: B plus `--max-semi-space-size=8` (V8's young generation capped at 8 MiB/semi-space).
@@ -197,12 +197,12 @@ async function parent(): Promise<void> {
     {
       name: 'B. what-if: timer cleared, dispatcher reused',
       flags: [],
-      env: { BENCH_WHATIF: 'measure,dispatcher' },
+      env: { BENCH_WHATIF: 'dispatcher' },
     },
     {
       name: 'C. B + --max-semi-space-size=8',
       flags: ['--max-semi-space-size=8'],
-      env: { BENCH_WHATIF: 'measure,dispatcher' },
+      env: { BENCH_WHATIF: 'dispatcher' },
     },
   ];
   const results = [];

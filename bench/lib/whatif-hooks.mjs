@@ -1,14 +1,12 @@
-// `node --import tsx --import ./bench/lib/whatif-hooks.mjs …` with BENCH_WHATIF=memo,measure:
+// `node --import tsx --import ./bench/lib/whatif-hooks.mjs …` with BENCH_WHATIF=memo,dispatcher:
 // swaps a src module for a bench/lib stand-in that shows what a recommended fix would buy.
 //   memo    — src/checklist/load → memo-checklist.ts (parsed checklists memoised)
-//   measure — src/run/measure    → measure-fixed.ts (probe deadline timer cleared, listener removed)
 //   dispatcher — src/net/guard   → guard-shared.ts (one keep-alive dispatcher per process, not per run)
 // Used only by the benchmarks' what-if figures; the product never loads these.
 import { registerHooks } from 'node:module';
 
 const SWAPS = {
   memo: ['../../src/checklist/load.ts', './memo-checklist.ts'],
-  measure: ['../../src/run/measure.ts', './measure-fixed.ts'],
   dispatcher: ['../../src/net/guard.ts', './guard-shared.ts'],
 };
 const wanted = (process.env.BENCH_WHATIF ?? '').split(',').filter((w) => w in SWAPS);
