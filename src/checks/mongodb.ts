@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 import { assertAddressAllowed, guardedLookup, refusalReason } from '../net/guard.js';
 import { duration } from './duration.js';
+import { abortable, compareVersions, ProbeError } from './probe-errors.js';
 import { type CheckContext, type CheckOutcome, defineCheck } from './types.js';
 
 /**
@@ -124,8 +125,6 @@ function parseHostPort(text: string): HostPort {
 const formatHostPort = (h: HostPort) => `${net.isIPv6(h.host) ? `[${h.host}]` : h.host}:${h.port}`;
 
 /** A failure to measure, with a message fit for `detail`. */
-class ProbeError extends Error {}
-
 /**
  * Vets the seed hosts before the driver sees them, for a clear refusal instead of a server
  * selection timeout. The client's `lookup` option guards every later resolution too (replica
@@ -168,31 +167,6 @@ function clientOptions(p: Params, ctx: CheckContext): MongoClientOptions {
     ...(ctx.tls.ca ? { ca: [...tls.rootCertificates, ctx.tls.ca] } : {}),
     ...(ctx.tls.rejectUnauthorized ? {} : { tlsAllowInvalidCertificates: true }),
   };
-}
-
-/** Rejects when the signal aborts, so a silent server can never hold the probe. */
-function abortable<T>(signal: AbortSignal, work: Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      const reason = signal.reason as { name?: unknown } | undefined;
-      reject(
-        new ProbeError(reason?.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'cancelled'),
-      );
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pb.length, 3); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
 }
 
 const AUTH_CODES = new Set([13, 18]);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 import { assertAddressAllowed, refusalReason } from '../net/guard.js';
 import { duration } from './duration.js';
+import { abortable, compareVersions, ProbeError } from './probe-errors.js';
 import { type CheckContext, type CheckOutcome, defineCheck } from './types.js';
 
 /**
@@ -137,8 +138,6 @@ async function resolveGuarded(host: string, ctx: CheckContext): Promise<string> 
 }
 
 /** A failure to measure, with a message fit for `detail`. */
-class ProbeError extends Error {}
-
 interface Connection {
   client: Redis;
   /** The last 'error' event: ioredis rejects with "Connection is closed." and reports the cause here. */
@@ -200,31 +199,6 @@ function reasonOf(err: unknown, conn: Connection | undefined, target: Target): s
 }
 
 const isAuthRefusal = (msg: string) => /NOAUTH|WRONGPASS|Authentication required|invalid password/i.test(msg);
-
-/** Rejects when the signal aborts, so a silent server can never hold the probe. */
-function abortable<T>(signal: AbortSignal, work: Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      const reason = signal.reason as { name?: unknown } | undefined;
-      reject(
-        new ProbeError(reason?.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'cancelled'),
-      );
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  for (let i = 0; i < Math.max(pb.length, 3); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return Math.sign(d);
-  }
-  return 0;
-}
 
 function infoField(info: string, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
