@@ -51,6 +51,9 @@ const envShape = z.object({
 
 type EnvShape = z.output<typeof envShape>;
 
+/** Every environment variable the bot and workers read (docs and tests check against it). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(envShape.shape);
+
 function checkSlackModes(env: Omit<EnvShape, 'SLACK_SIGNING_SECRET'>, ctx: z.RefinementCtx): void {
   const oauth = env.SLACK_CLIENT_ID || env.SLACK_CLIENT_SECRET;
   if (!env.SLACK_BOT_TOKEN && !oauth) {

@@ -3,12 +3,10 @@
  * the process with a sentence naming it, never with a stack trace, and no secret has a default.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, loadWorkerConfig } from '../../src/config.js';
+import { CONFIG_KEYS, loadConfig, loadWorkerConfig } from '../../src/config.js';
 import { DeployCheckError, ErrorCode } from '../../src/errors.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,30 +24,8 @@ const OAUTH = {
 };
 const REQUIRED = ['SLACK_SIGNING_SECRET', 'REDIS_URL', 'MONGODB_URI'] as const;
 
-/** Every environment variable src/config.ts reads: the UPPER_CASE keys of its z.object shapes. */
 function configKeys(): string[] {
-  const file = path.join(root, 'src', 'config.ts');
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
-  const keys = new Set<string>();
-  const visit = (node: ts.Node): void => {
-    if (
-      ts.isCallExpression(node) &&
-      /^z\.(object|strictObject|looseObject)$/.test(node.expression.getText(source))
-    ) {
-      const shape = node.arguments[0];
-      if (shape && ts.isObjectLiteralExpression(shape))
-        for (const p of shape.properties)
-          if (
-            p.name &&
-            (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
-            /^[A-Z][A-Z0-9_]*$/.test(p.name.text)
-          )
-            keys.add(p.name.text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return [...keys];
+  return [...CONFIG_KEYS];
 }
 
 /** The error loadConfig throws, or a failure when it does not throw. */

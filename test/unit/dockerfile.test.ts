@@ -10,10 +10,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig, loadWorkerConfig } from '../../src/config.js';
+import { CONFIG_KEYS, loadConfig, loadWorkerConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { opsRoutes } from '../../src/http/routes.js';
 import { configSecrets } from '../../src/log.js';
@@ -331,30 +330,8 @@ describe('.dockerignore', () => {
 // examples/compose.yml: the same image, wired to Redis and MongoDB
 // ---------------------------------------------------------------------------------------------
 
-/** Every environment variable src/config.ts reads: the UPPER_CASE keys of its z.object shapes. */
 function configKeys(): string[] {
-  const file = path.join(root, 'src', 'config.ts');
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
-  const keys = new Set<string>();
-  const visit = (node: ts.Node): void => {
-    if (
-      ts.isCallExpression(node) &&
-      /^z\.(object|strictObject|looseObject)$/.test(node.expression.getText(source))
-    ) {
-      const shape = node.arguments[0];
-      if (shape && ts.isObjectLiteralExpression(shape))
-        for (const p of shape.properties)
-          if (
-            p.name &&
-            (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
-            /^[A-Z][A-Z0-9_]*$/.test(p.name.text)
-          )
-            keys.add(p.name.text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return [...keys];
+  return [...CONFIG_KEYS];
 }
 
 /** Compose's variable substitution: ${X}, ${X:-default}, ${X:?error}, and $$ for a literal $. */

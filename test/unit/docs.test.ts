@@ -7,42 +7,19 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { queueNames } from '../../jobs/contracts.js';
 import { CHECKLIST_DOCS, REGENERATE, renderChecklistDocs } from '../../scripts/gen-checklist-docs.js';
 import { checkDefinitions } from '../../src/checks/registry.js';
-import { loadConfig } from '../../src/config.js';
+import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { opsRoutes } from '../../src/http/routes.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 
-/** Every environment variable src/config.ts reads: the UPPER_CASE keys of its z.object shapes. */
 function configKeys(): string[] {
-  const file = path.join(root, 'src', 'config.ts');
-  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
-  const keys = new Set<string>();
-  const visit = (node: ts.Node): void => {
-    if (
-      ts.isCallExpression(node) &&
-      /^z\.(object|strictObject|looseObject)$/.test(node.expression.getText(source))
-    ) {
-      const shape = node.arguments[0];
-      if (shape && ts.isObjectLiteralExpression(shape))
-        for (const p of shape.properties)
-          if (
-            p.name &&
-            (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name)) &&
-            /^[A-Z][A-Z0-9_]*$/.test(p.name.text)
-          )
-            keys.add(p.name.text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return [...keys];
+  return [...CONFIG_KEYS];
 }
 
 /** The rows of the first Markdown table after `heading`, as arrays of trimmed cells. */
