@@ -39,6 +39,10 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
   const prefix = deps.config.QUEUE_PREFIX;
   // Long enough for the worker to renew it during a slow probe, short enough that a killed worker's run resumes soon.
   const LOCK_MS = deps.config.JOB_LOCK_MS;
+  // A stall is a worker that died holding the job (deploys, OOM kills, SIGKILL). Runs and rollbacks
+  // resume idempotently, so they get many chances: BullMQ fails a job outright, without backoff,
+  // once it stalls more often than this (a soak of 20 random kills stalled one run more than 5 times).
+  const MAX_STALLS = 50;
   const connection = workerConnection(redisUrl);
   connection.on('error', (err) => deps.log.warn({ err: describeError(err) }, 'redis connection error'));
   const runs = new Worker<RunJob>(
@@ -50,7 +54,7 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
       concurrency: deps.config.WORKER_CONCURRENCY,
       lockDuration: LOCK_MS,
       stalledInterval: LOCK_MS,
-      maxStalledCount: 5,
+      maxStalledCount: MAX_STALLS,
     },
   );
   const thread = new Worker<ThreadJob>(
@@ -70,7 +74,7 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
       concurrency: 4,
       lockDuration: LOCK_MS,
       stalledInterval: LOCK_MS,
-      maxStalledCount: 5,
+      maxStalledCount: MAX_STALLS,
     },
   );
   const monitors = new Worker<MonitorJob>(
