@@ -59,23 +59,20 @@ async function actorFor(a: Acting, checklist: Checklist): Promise<Actor> {
   return { userId: a.userId, groups };
 }
 
+/** What Bolt hands a button listener (the parts these handlers use). */
+interface ButtonArgs {
+  body: BlockAction;
+  action: ButtonAction;
+  ack: () => Promise<void>;
+  respond: RespondFn;
+  client: WebClient;
+}
+
 /** Button clicks and modal submissions in a run's thread: ack, check, record one fact, enqueue a re-render. */
 export function register(app: App, deps: BotDeps): void {
   const guarded =
     (fn: (args: { body: BlockAction; action: ButtonAction; a: Acting }) => Promise<void>) =>
-    async ({
-      body,
-      action,
-      ack,
-      respond,
-      client,
-    }: {
-      body: BlockAction;
-      action: ButtonAction;
-      ack: () => Promise<void>;
-      respond: RespondFn;
-      client: WebClient;
-    }) => {
+    async ({ body, action, ack, respond, client }: ButtonArgs) => {
       // Ack first: nothing below (not even reading the tenant) may leave Slack without its ack.
       await ack();
       const tell = teller(respond);
@@ -91,19 +88,7 @@ export function register(app: App, deps: BotDeps): void {
   /** Opens a modal from a button; acks after views.open (the trigger id is fresh) but always acks. */
   const opensModal =
     (render: (value: string | undefined) => ModalView) =>
-    async ({
-      body,
-      action,
-      ack,
-      respond,
-      client,
-    }: {
-      body: BlockAction;
-      action: ButtonAction;
-      ack: () => Promise<void>;
-      respond: RespondFn;
-      client: WebClient;
-    }) => {
+    async ({ body, action, ack, respond, client }: ButtonArgs) => {
       try {
         await client.views.open({ trigger_id: body.trigger_id, view: render(action.value) as never });
       } catch (err) {

@@ -191,16 +191,20 @@ const monitorsSpec = z
   .strict();
 
 const stepBase = { id: id, title: z.string().optional(), timeout: duration.optional() };
+/** An HTTP call a step makes (webhook, status page): only the default method differs. */
+const httpStep = (method: string) => ({
+  url: z.string(),
+  method: z.string().default(method),
+  headers: z.record(z.string(), z.string()).optional(),
+  body: z.unknown().optional(),
+  expectStatus: z.array(z.number()).default([200, 201, 202, 204]),
+});
 const rollbackStep = z.discriminatedUnion('type', [
   z
     .object({
       ...stepBase,
       type: z.literal('webhook'),
-      url: z.string(),
-      method: z.string().default('POST'),
-      headers: z.record(z.string(), z.string()).optional(),
-      body: z.unknown().optional(),
-      expectStatus: z.array(z.number()).default([200, 201, 202, 204]),
+      ...httpStep('POST'),
     })
     .strict(),
   z
@@ -226,11 +230,7 @@ const rollbackStep = z.discriminatedUnion('type', [
     .object({
       ...stepBase,
       type: z.literal('statuspage'),
-      url: z.string(),
-      method: z.string().default('PATCH'),
-      headers: z.record(z.string(), z.string()).optional(),
-      body: z.unknown().optional(),
-      expectStatus: z.array(z.number()).default([200, 201, 202, 204]),
+      ...httpStep('PATCH'),
     })
     .strict(),
   z
