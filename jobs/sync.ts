@@ -77,8 +77,11 @@ async function syncThreadNow(
   }
   if (CLOSED.has(view.status)) {
     const closedNow = await deps.store.fact(tenant, runId, 'closed', undefined, { status: view.status });
-    const signoff = await deps.store.getMessage(tenant, runId, 'signoff');
-    if (closedNow || !signoff?.ts) await writer.write('signoff', renderSignoff(view), parentTs);
+    // The parent already shows the sign-off; the reply only adds a notification for the thread.
+    if (deps.config.SLACK_SIGNOFF_REPLY) {
+      const signoff = await deps.store.getMessage(tenant, runId, 'signoff');
+      if (closedNow || !signoff?.ts) await writer.write('signoff', renderSignoff(view), parentTs);
+    }
     if (closedNow)
       await deps.store.record(tenant, runId, 'deploy-check', 'closed', {
         status: view.status,

@@ -36,9 +36,14 @@ const envShape = z.object({
   WORKER_METRICS_PORT: port.optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** How long the first write of a phase message waits for more results (coalescing). */
-  SLACK_PHASE_FIRST_WRITE_MS: z.coerce.number().int().min(0).default(3000),
+  /**
+   * How long a phase message waits for its phase to end before it is posted with partial results:
+   * long enough that an ordinary phase costs one post, short enough that a long one shows progress.
+   */
+  SLACK_PHASE_FIRST_WRITE_MS: z.coerce.number().int().min(0).default(10_000),
   SLACK_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  /** Also post the sign-off as the thread's last reply (notifies the thread; one more write per run). */
+  SLACK_SIGNOFF_REPLY: z.stringbool().default(false),
   /** Test knobs: monitors at compressed offsets; short Slack retries. */
   MONITOR_OFFSETS: optionalString,
   SLACK_RETRIES: z.coerce.number().int().min(0).max(20).default(10),

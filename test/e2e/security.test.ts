@@ -720,7 +720,15 @@ describe.skipIf(skip)('security: signatures, tenancy, secrets, address policy an
           })
         ).status,
       ).toBe(200);
-      await waitFor('the sign-off', () => threadOf(runId).find((m) => /Rejected/.test(textOf(m))), 20_000);
+      // The parent closes the run with the (escaped) reason.
+      await waitFor(
+        'the rejection in the parent',
+        () => {
+          const p = parentOf(runId);
+          return p && /Rejected/.test(textOf(p)) && textOf(p).includes('no: ') ? p : undefined;
+        },
+        20_000,
+      );
       const status = await slashAs(TEAM, 'U0REQUEST', `status ${runId}`);
       await waitFor('the status', () => responseTexts(status.responseId)[0]);
 

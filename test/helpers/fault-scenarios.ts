@@ -41,6 +41,8 @@ export async function startRig(opts: HarnessOptions & { mongoUri?: string }): Pr
       // A killed worker's job is taken over after about this long.
       JOB_LOCK_MS: '2000',
       SLACK_PHASE_FIRST_WRITE_MS: '1000',
+      // The sign-off reply is one more part that must be posted exactly once under faults.
+      SLACK_SIGNOFF_REPLY: 'true',
       ...(process.env.DC_FAULTS_LOG_LEVEL ? { LOG_LEVEL: process.env.DC_FAULTS_LOG_LEVEL } : {}),
       ...opts.env,
     },

@@ -7,7 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mongoUri, redisUrl, uniqueName } from './services.js';
-import { type SlackFake, startSlackFake } from './slack-fake.js';
+import { type SlackFake, type SlackFakeOptions, startSlackFake } from './slack-fake.js';
 import {
   blockActionsPayload,
   interactionBody,
@@ -34,6 +34,8 @@ export interface HarnessOptions {
   usergroups?: Record<string, string[]>;
   workers?: number;
   checklistsDir?: string;
+  /** Starts the Slack fake from the harness's options; default `startSlackFake` (e.g. the Socket Mode fake instead). */
+  startSlack?: (options: SlackFakeOptions) => Promise<SlackFake>;
 }
 
 export interface Harness {
@@ -91,7 +93,7 @@ function startProcess(entry: string, env: Record<string, string>): Promise<Proc>
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const slack = await startSlackFake({
+  const slack = await (opts.startSlack ?? startSlackFake)({
     tokens: [BOT_TOKEN],
     ...(opts.usergroups ? { usergroups: opts.usergroups } : {}),
     team: { id: TEAM, domain: 'e2e' },
@@ -108,8 +110,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     CHECKLISTS_DIR: opts.checklistsDir ?? path.join(root, 'checklists'),
     PORT: '0',
     LOG_LEVEL: 'warn',
-    SLACK_PHASE_FIRST_WRITE_MS: '3000',
-    SLACK_UPDATE_INTERVAL_MS: '1000',
     SHUTDOWN_TIMEOUT_MS: '3000',
     ...opts.env,
   };

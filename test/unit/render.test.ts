@@ -399,26 +399,45 @@ describe('representative run', () => {
     },
   );
 
-  it('parent awaiting people does not change with each tick (the phase message shows what waits)', () => {
-    const view = makeView('awaiting-people');
-    const msg = renderParent(view);
-    expectValidMessage(msg);
-    expect(textOf(msg)).toContain('manual items are waiting in the thread');
-    expect(textOf(msg)).not.toContain('Support team informed');
-    // The runbook not yet ticked vs ticked: "comms" keeps the phase pending, so the parent is the same.
-    const unticked = {
+  /** The same view with the people phase's manual items all pending (no tick yet). */
+  function unticked(view: RunView): RunView {
+    return {
       ...view,
       phases: view.phases.map((p) => ({
         ...p,
+        status: p.id === 'people' ? ('pending' as const) : p.status,
         items: p.items.map((i) =>
-          i.itemId === 'runbook' ? { ...i, status: 'pending' as const, observed: '', tick: undefined } : i,
+          i.kind === 'manual' ? { ...i, status: 'pending' as const, observed: '', tick: undefined } : i,
         ),
       })),
     };
-    expect(
-      unticked.phases.find((p) => p.id === 'people')!.items.filter((i) => i.status === 'pending'),
-    ).toHaveLength(2);
-    expect(renderParent(unticked)).toEqual(msg);
+  }
+
+  it('the parent is the same from the first probe to the last tick (one write per tick, none as phases end)', () => {
+    const waiting = makeView('awaiting-people');
+    const msg = renderParent(waiting);
+    expectValidMessage(msg);
+    expect(textOf(msg)).toContain('In progress');
+    expect(textOf(msg)).toContain('manual items wait there for their owners');
+    expect(textOf(msg)).toContain('*People* — 2 manual items');
+    expect(textOf(msg)).not.toContain('Support team informed');
+    const early = makeView('running', {
+      runningPhases: ['preflight'],
+      phases: representativePhases().map((p) => ({
+        ...p,
+        status: 'pending' as const,
+        items: p.items.map((i) => ({ ...i, status: 'pending' as const, observed: '', detail: '' })),
+      })),
+    });
+    expect(renderParent(early)).toEqual(msg);
+    expect(renderParent(unticked(waiting))).toEqual(msg);
+  });
+
+  it('a blocked parent does not change when a tick completes a phase (its icon is judged by probes)', () => {
+    const blocked = makeView('blocked');
+    const msg = renderParent(blocked);
+    expect(textOf(msg)).toContain('✋ *People* — 2 manual items');
+    expect(renderParent(unticked(blocked))).toEqual(msg);
   });
 
   it.each(['preflight', 'performance', 'people'])('phase %s', (phaseId) => {

@@ -23,7 +23,7 @@ import {
   evidenceText,
   fallback,
   gateTitle,
-  phaseLines,
+  parentPhaseLines,
   rejectionText,
   runTitle,
   signoffLines,
@@ -176,8 +176,8 @@ export function renderParent(view: RunView, opts: { env?: string } = {}): SlackM
   const head: KnownBlock[] = [
     header('run:title', runTitle(view)),
     runFields(view, env),
-    section('run:status', statusLine(view)),
-    section('run:phases', phaseLines(view, PHASES_MAX)),
+    section('run:status', statusLine(view, 'parent')),
+    section('run:phases', parentPhaseLines(view, PHASES_MAX)),
   ];
   const packed = packBlocks({
     head,
@@ -190,5 +190,5 @@ export function renderParent(view: RunView, opts: { env?: string } = {}): SlackM
     ],
     budget: messageBudget(),
   });
-  return { text: fallbackText(fallback(view, statusSummary(view))), blocks: packed.blocks };
+  return { text: fallbackText(fallback(view, statusSummary(view, 'parent'))), blocks: packed.blocks };
 }

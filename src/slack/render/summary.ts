@@ -1,7 +1,7 @@
 /** Run-level phrases shared by the parent, status and sign-off messages (all escaped mrkdwn). */
 import type { ApprovalGateSpec } from '../../checklist/schema.js';
 import { statusIcon } from '../../report/icons.js';
-import { isBlocking } from '../../run/outcome.js';
+import { isBlocking, phaseStatus } from '../../run/outcome.js';
 import type { ItemResult, PhaseResult } from '../../run/types.js';
 import type { GateView, RunView } from '../../state/run-view.js';
 import type { RunStatus } from '../../store/run-store.js';
@@ -23,36 +23,73 @@ export function phaseIcon(view: RunView, phase: PhaseResult): string {
   return view.runningPhases.includes(phase.id) ? statusIcon.running : statusIcon[phase.status];
 }
 
+const MANUAL_ONLY_ICON = '✋';
+
+function activeWaivers(view: RunView): Set<string> {
+  return new Set([...view.waivers].filter(([, w]) => !w.expired).map(([key]) => key));
+}
+
 /**
- * The parent's line for a phase: probe counts and how many items are manual, but not how many of
- * those are ticked, so a tick rewrites its phase message only — not the parent as well — unless
- * it changes the phase's status.
+ * A phase's icon judged by its probes alone: ticking a manual item must not change the parent
+ * (one write per tick, not two), and the tick shows in the phase message anyway.
  */
-export function phaseLine(view: RunView, phase: PhaseResult): string {
+function probesIcon(view: RunView, phase: PhaseResult): string {
+  if (view.runningPhases.includes(phase.id)) return statusIcon.running;
+  const probes = phase.items.filter((i) => i.kind === 'probe');
+  if (probes.length === 0) return phase.status === 'skipped' ? statusIcon.skipped : MANUAL_ONLY_ICON;
+  return statusIcon[phaseStatus(probes, activeWaivers(view))];
+}
+
+type PhaseIcon = (view: RunView, phase: PhaseResult) => string;
+
+/** "✅ *Security* — 9 passed · 2 manual items": probe results, and how many items are manual. */
+function phaseLine(view: RunView, phase: PhaseResult, icon: PhaseIcon): string {
   const probes = phase.items.filter((i) => i.kind === 'probe');
   const manual = phase.items.length - probes.length;
   const parts = [
     probes.length ? countsText(probes) : '',
     manual ? `${plural(manual, 'manual item')}` : '',
   ].filter(Boolean);
-  return `${phaseIcon(view, phase)} *${inline(phase.title, 120)}* — ${parts.join(' · ')}`;
+  return `${icon(view, phase)} *${inline(phase.title, 120)}* — ${parts.join(' · ')}`;
+}
+
+/** The plan of a phase, true from the first probe to the last tick: "• *Security* — 9 probes · 2 manual items". */
+function plannedPhaseLine(phase: PhaseResult): string {
+  const probes = phase.items.filter((i) => i.kind === 'probe').length;
+  const manual = phase.items.length - probes;
+  const parts = [probes ? plural(probes, 'probe') : '', manual ? plural(manual, 'manual item') : ''];
+  return `• *${inline(phase.title, 120)}* — ${parts.filter(Boolean).join(' · ') || 'no items'}`;
 }
 
 /** One line per phase, as many as fit in `max` characters. */
-export function phaseLines(view: RunView, max: number): string {
+function linesWithin(view: RunView, max: number, line: (phase: PhaseResult) => string): string {
   const lines: string[] = [];
   let length = 0;
   for (const [i, phase] of view.phases.entries()) {
-    const line = phaseLine(view, phase);
+    const text = line(phase);
     const more = `… and ${plural(view.phases.length - i, 'more phase')}`;
-    if (length + line.length + 1 > max - more.length - 1) {
+    if (length + text.length + 1 > max - more.length - 1) {
       lines.push(more);
       break;
     }
-    lines.push(line);
-    length += line.length + 1;
+    lines.push(text);
+    length += text.length + 1;
   }
   return lines.join('\n') || '_no phases_';
+}
+
+/** The phases with their state, for a status reply. */
+export function phaseLines(view: RunView, max: number): string {
+  return linesWithin(view, max, (phase) => phaseLine(view, phase, phaseIcon));
+}
+
+/**
+ * The phases as the parent lists them: as planned until the run is decided, then with their
+ * probes' results — never with ticks, which show in the phase messages (one write per tick).
+ */
+export function parentPhaseLines(view: RunView, max: number): string {
+  if (isUndecided(view)) return linesWithin(view, max, plannedPhaseLine);
+  return linesWithin(view, max, (phase) => phaseLine(view, phase, probesIcon));
 }
 
 export function reportCommand(runId: string): string {
@@ -118,16 +155,47 @@ function statusParts(view: RunView): { label: string; detail: string } {
   }
 }
 
-/** "❌ *Blocked:* 2 critical items failed". */
-export function statusLine(view: RunView): string {
-  const { label, detail } = statusParts(view);
-  return `${runStatusIcon[view.status]} *${label}*${detail ? ` ${detail}` : ''}`;
+/**
+ * Until a run is decided the parent says only what stays true all that time ("In progress"), so
+ * it is written when the run starts and when it is decided — not as phases end or people tick.
+ * The phase messages carry the live detail.
+ */
+const UNDECIDED: ReadonlySet<RunStatus> = new Set<RunStatus>(['queued', 'running', 'awaiting-people']);
+
+export function isUndecided(view: RunView): boolean {
+  return UNDECIDED.has(view.status);
+}
+
+function hasManualItems(view: RunView): boolean {
+  return view.phases.some((p) => p.items.some((i) => i.kind === 'manual'));
+}
+
+function parentStatusParts(view: RunView): { icon: string; label: string; detail: string } {
+  if (!isUndecided(view)) return { icon: runStatusIcon[view.status], ...statusParts(view) };
+  const where = hasManualItems(view)
+    ? '— results are posted in this thread as each phase ends; manual items wait there for their owners'
+    : '— results are posted in this thread as each phase ends';
+  return { icon: runStatusIcon.running, label: 'In progress', detail: where };
+}
+
+type Audience = 'parent' | 'reply';
+
+function partsFor(view: RunView, audience: Audience): { icon: string; label: string; detail: string } {
+  return audience === 'parent'
+    ? parentStatusParts(view)
+    : { icon: runStatusIcon[view.status], ...statusParts(view) };
+}
+
+/** "❌ *Blocked:* 2 critical items failed"; the parent's wording while undecided is "In progress". */
+export function statusLine(view: RunView, audience: Audience = 'reply'): string {
+  const { icon, label, detail } = partsFor(view, audience);
+  return `${icon} *${label}*${detail ? ` ${detail}` : ''}`;
 }
 
 /** The same without bold, for a message's fallback text. */
-export function statusSummary(view: RunView): string {
-  const { label, detail } = statusParts(view);
-  return `${runStatusIcon[view.status]} ${label}${detail ? ` ${detail}` : ''}`;
+export function statusSummary(view: RunView, audience: Audience = 'reply'): string {
+  const { icon, label, detail } = partsFor(view, audience);
+  return `${icon} ${label}${detail ? ` ${detail}` : ''}`;
 }
 
 export function fallback(view: RunView, what: string): string {
