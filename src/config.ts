@@ -76,11 +76,14 @@ function checkSlackModes(env: Omit<EnvShape, 'SLACK_SIGNING_SECRET'>, ctx: z.Ref
       message: 'OAuth mode needs all of SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET',
     });
   }
-  if (env.SLACK_SOCKET_MODE && !env.SLACK_APP_TOKEN) {
+  if (env.SLACK_SOCKET_MODE && !env.SLACK_APP_TOKEN?.startsWith('xapp-')) {
+    // Slack refuses any other token with not_allowed_token_type, which the socket client retries forever.
     ctx.addIssue({
       code: 'custom',
       path: ['SLACK_APP_TOKEN'],
-      message: 'SLACK_SOCKET_MODE=true needs SLACK_APP_TOKEN (an xapp- token with connections:write)',
+      message: env.SLACK_APP_TOKEN
+        ? 'SLACK_APP_TOKEN must be an app-level token (xapp-…) with connections:write, not a bot or user token'
+        : 'SLACK_SOCKET_MODE=true needs SLACK_APP_TOKEN (an xapp- token with connections:write)',
     });
   }
 }

@@ -68,6 +68,13 @@ export function createBotApp(
       socketMode: true,
       logger,
       clientOptions,
+      // The socket-mode client calls apps.connections.open with installerOptions.clientOptions, so
+      // SLACK_API_URL reaches it from here. A copy: that client writes its own retryConfig (100
+      // retries) into the object, and Bolt would hand the shared one on to every listener's client.
+      installerOptions: {
+        ...('installerOptions' in auth ? auth.installerOptions : {}),
+        clientOptions: { ...clientOptions },
+      },
     });
   } else {
     receiver = new HTTPReceiver({

@@ -172,7 +172,19 @@ export interface SlackFakeOptions {
   responseUrlMaxUses?: number;
   /** Slack trigger_ids are single-use; a second views.open with one gets `expired_trigger_id`. Default true. */
   singleUseTriggers?: boolean;
+  /**
+   * Extra Web API methods for fakes layered on this one (the Socket Mode fake answers
+   * `apps.connections.open`). They run instead of the `tokens` check, because they may take
+   * another kind of token (an `xapp-` app token); failure injection and call recording still apply.
+   */
+  extraMethods?: Record<string, ExtraMethod>;
 }
+
+/** An extra Web API method: the caller's bearer token and decoded arguments in, Slack's answer out. */
+export type ExtraMethod = (call: {
+  token: string | undefined;
+  args: SlackArgs;
+}) => ({ ok: true } & SlackArgs) | { ok: false; error: string };
 
 export interface SlackFake {
   /** Base for WebClient `slackApiUrl`, e.g. `http://127.0.0.1:PORT/api/`. */
@@ -822,6 +834,7 @@ class FakeSlackState {
   private readonly tsStart: number;
   readonly responseUrlMaxUses: number;
   private readonly singleUseTriggers: boolean;
+  readonly extraMethods: Record<string, ExtraMethod>;
   private tsCounter = 0;
   private idCounter = 0;
 
@@ -842,6 +855,7 @@ class FakeSlackState {
     this.tsStart = options.tsStart ?? 1_700_000_000;
     this.responseUrlMaxUses = options.responseUrlMaxUses ?? 5;
     this.singleUseTriggers = options.singleUseTriggers ?? true;
+    this.extraMethods = options.extraMethods ?? {};
   }
 
   /** Unique, strictly increasing Slack-style ts: 1700000000.000100, 1700000000.000200, ... */
@@ -1353,8 +1367,10 @@ function answerCall(
   const parsed = parseArgs(req, raw);
   const args = withoutToken(parsed ?? {});
   const authError = state.authError(token);
+  const extra = Object.hasOwn(state.extraMethods, method) ? state.extraMethods[method] : undefined;
   let result: MethodResult;
-  if (authError !== undefined) result = fail(authError);
+  if (extra !== undefined) result = parsed === undefined ? fail('invalid_form_data') : extra({ token, args });
+  else if (authError !== undefined) result = fail(authError);
   else if (parsed === undefined) result = fail('invalid_form_data');
   else result = state.dispatch(method, { args, token: token! });
   const call: RecordedCall = { method, args, token, at, ok: result.ok };

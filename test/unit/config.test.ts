@@ -115,6 +115,14 @@ describe('loadConfig (the bot)', () => {
     expect(linesNaming(err, 'SLACK_APP_TOKEN').join('\n')).toMatch(/SLACK_SOCKET_MODE=true needs/);
   });
 
+  it('refuses a bot token as SLACK_APP_TOKEN (Slack would refuse it, and the socket client retries forever)', () => {
+    const err = configError(() =>
+      loadConfig({ ...TOKEN_MODE, SLACK_SOCKET_MODE: 'true', SLACK_APP_TOKEN: 'xoxb-not-an-app-token' }),
+    );
+    expect(linesNaming(err, 'SLACK_APP_TOKEN').join('\n')).toMatch(/app-level token \(xapp-…\)/);
+    expect(String(err)).not.toContain('xoxb-not-an-app-token');
+  });
+
   it('stops on malformed values, naming the variable', () => {
     for (const [key, value] of [
       ['PORT', 'http'],
