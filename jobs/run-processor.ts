@@ -78,6 +78,74 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
   await syncThread(deps, tenant, runId, { phases: 'all' });
 }
 
+/**
+ * Slack answers that no retry can change: the bot left or lost the channel, the token is gone, or
+ * Slack refuses what we send. Retrying them only delays telling people the run stopped.
+ */
+const PERMANENT_SLACK_ERRORS: ReadonlySet<string> = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'invalid_auth',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'no_permission',
+  'missing_scope',
+  'team_access_not_granted',
+  'invalid_blocks',
+]);
+
+export function permanentSlackError(err: unknown): string | undefined {
+  const e = err as { code?: unknown; data?: { error?: unknown } };
+  const error = e?.data?.error;
+  if (e?.code !== 'slack_webapi_platform_error' || typeof error !== 'string') return undefined;
+  return PERMANENT_SLACK_ERRORS.has(error) ? error : undefined;
+}
+
+/** The `runs` queue's processor: a run, with Slack's permanent refusals failing the job for good at once. */
+export async function processRunJob(data: RunJob, deps: WorkerDeps, signal?: AbortSignal): Promise<void> {
+  try {
+    await processRun(data, deps, signal);
+  } catch (err) {
+    const permanent = permanentSlackError(err);
+    if (permanent)
+      throw Object.assign(new UnrecoverableError(`Slack refused the run's messages: ${permanent}`), {
+        cause: err,
+      });
+    throw err;
+  }
+}
+
+/**
+ * A run whose job failed for good says so — in the store (status, listings, the audit) and, when
+ * Slack lets us, in its thread — instead of showing "In progress" forever. Never throws: it runs
+ * from the worker's `failed` event.
+ */
+export async function markRunErrored(data: RunJob, deps: WorkerDeps, err: unknown): Promise<void> {
+  const { tenant, runId } = data;
+  const log = deps.log.child({ runId, teamId: tenant.teamId });
+  try {
+    // A run that never started (its checklist did not load) has no thread; the requester was told.
+    if (!(await deps.store.getRun(tenant, runId))) return;
+    const reason = erroredReason(err);
+    if (await deps.store.fact(tenant, runId, 'errored', undefined, { reason }))
+      await deps.store.record(tenant, runId, 'deploy-check', 'errored', { reason });
+    await deps.store.setStatus(tenant, runId, 'errored');
+    await syncThread(deps, tenant, runId, { phases: 'all' });
+  } catch (e) {
+    log.warn({ err: describeError(e) }, 'could not mark the run errored in its thread');
+  }
+}
+
+/** What the thread and the audit say stopped the run: a Slack or deploy-check code, never a message that could carry a secret. */
+function erroredReason(err: unknown): string {
+  const cause = (err as { cause?: unknown } | undefined)?.cause;
+  const slack = permanentSlackError(err) ?? permanentSlackError(cause);
+  if (slack) return slack;
+  return isCoded(err) ? err.code : 'the worker gave up after retries';
+}
+
 function envOpt(data: RunJob): { env?: string } {
   return data.env ? { env: data.env } : {};
 }

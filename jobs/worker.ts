@@ -27,7 +27,7 @@ import type { WorkerDeps } from './deps.js';
 import { processMonitor } from './monitor-processor.js';
 import { createQueues, workerConnection } from './queues.js';
 import { processRollback } from './rollback-processor.js';
-import { processRun } from './run-processor.js';
+import { markRunErrored, processRunJob } from './run-processor.js';
 import { syncThread } from './sync.js';
 
 export interface WorkerHandle {
@@ -47,7 +47,7 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
   connection.on('error', (err) => deps.log.warn({ err: describeError(err) }, 'redis connection error'));
   const runs = new Worker<RunJob>(
     runJob.name,
-    async (job: Job<RunJob>, _token, signal) => processRun(runJob.payload.parse(job.data), deps, signal),
+    async (job: Job<RunJob>, _token, signal) => processRunJob(runJob.payload.parse(job.data), deps, signal),
     {
       connection,
       prefix,
@@ -82,6 +82,10 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
     async (job: Job<MonitorJob>) => processMonitor(monitorJob.payload.parse(job.data), deps),
     { connection, prefix, concurrency: 4, lockDuration: LOCK_MS, stalledInterval: LOCK_MS },
   );
+  runs.on('failed', (job, err) => {
+    const data = job && runJob.payload.safeParse(job.data);
+    if (data?.success && failedForGood(job!, err)) void markRunErrored(data.data, deps, err);
+  });
   for (const w of [runs, thread, rollback, monitors]) {
     w.on('failed', (job, err) => {
       countSlackError(deps, err);
@@ -122,6 +126,11 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
       return closing;
     },
   };
+}
+
+/** BullMQ emits `failed` for every failed attempt; only the last one (or an unrecoverable one) ends the job. */
+function failedForGood(job: Job, err: Error): boolean {
+  return err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
 /** @slack/web-api errors carry codes like `slack_webapi_platform_error` and Slack's own `data.error`. */

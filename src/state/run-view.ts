@@ -26,6 +26,8 @@ export interface RunView {
   gates: GateView[];
   evidence: string;
   rejection?: { user: string; reason: string; at: Date };
+  /** Why the run's job failed for good (a Slack or deploy-check code). */
+  errored?: { reason: string; at: Date };
   cancelled?: { by: string; at: Date };
   closedAt?: Date;
   /** Waivers by item key, expired ones included (shown, but no longer lifting the block). */
@@ -57,7 +59,9 @@ export function evidenceHash(phases: readonly PhaseResult[]): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-function placeholder(item: Item, at: string, running: boolean): ItemResult {
+type Placeholder = 'running' | 'queued' | 'not run';
+
+function placeholder(item: Item, at: string, state: Placeholder): ItemResult {
   return {
     key: item.key,
     phaseId: item.phaseId,
@@ -69,7 +73,7 @@ function placeholder(item: Item, at: string, running: boolean): ItemResult {
     status: 'pending',
     observed: '',
     expected: '',
-    detail: running ? 'running' : 'queued',
+    detail: state,
     durationMs: 0,
     measurements: 0,
     attempts: 0,
@@ -91,14 +95,18 @@ export function deriveRunView(input: ViewInput): RunView {
   const at = input.run.createdAt.toISOString();
   const waivers = waiversOf(input.facts, input.now);
   const waived = new Set([...waivers].filter(([, w]) => !w.expired).map(([key]) => key));
+  const erroredFact = has('errored');
   const runningPhases: string[] = [];
   const phases: PhaseResult[] = input.checklist.phases.map((phase) => {
     const round = latestRound(input.facts, phase.id);
     const done = Boolean(has(`phase-done:${phase.id}:${round}`));
-    if (!done && ((started && !has('probes-done')) || round > 0)) runningPhases.push(phase.id);
+    // A run whose job failed for good runs nothing more: what it did not reach was not run.
+    const running = !done && !erroredFact && ((started && !has('probes-done')) || round > 0);
+    if (running) runningPhases.push(phase.id);
+    const state: Placeholder = erroredFact ? 'not run' : started && !done ? 'running' : 'queued';
     const items = phase.items.map((item) => {
       const stored = input.results.get(item.key)?.result;
-      const base = stored ?? placeholder(item, at, started && !done);
+      const base = stored ?? placeholder(item, at, state);
       return withTick(base, input.ticks.get(item.key));
     });
     return { id: phase.id, title: phase.title, status: phaseStatus(items, waived), items };
@@ -120,7 +128,7 @@ export function deriveRunView(input: ViewInput): RunView {
     gates,
     rejected: Boolean(rejectFact),
     cancelled: Boolean(cancelledFact),
-    errored: Boolean(has('errored')),
+    errored: Boolean(erroredFact),
     now: input.now,
   });
   const closed = has('closed');
@@ -134,6 +142,9 @@ export function deriveRunView(input: ViewInput): RunView {
     gates,
     evidence,
     ...(rejection ? { rejection } : {}),
+    ...(erroredFact
+      ? { errored: { reason: String(erroredFact.data?.reason ?? ''), at: erroredFact.at } }
+      : {}),
     ...(cancelledFact ? { cancelled: { by: cancelledFact.by ?? '', at: cancelledFact.at } } : {}),
     ...(closed ? { closedAt: closed.at } : {}),
     waivers,

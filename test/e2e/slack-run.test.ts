@@ -1,8 +1,10 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runJob } from '../../jobs/contracts.js';
 import { ACTIONS, VIEWS } from '../../src/slack/render/actions.js';
 import { CHANNEL, type Harness, startHarness, waitFor } from '../helpers/harness.js';
 import { skipUnless } from '../helpers/services.js';
@@ -227,6 +229,40 @@ describe.skipIf(skip)(
           .find({ runId, kind: /^rerun:/ })
           .toArray();
         expect(reruns).toHaveLength(1);
+      },
+      E2E_TIMEOUT,
+    );
+
+    it(
+      'a run whose job fails for good says so: Slack refusing its channel fails it at once, errored in the store and the thread',
+      async () => {
+        // The parent's first post is refused as Slack refuses a channel the bot cannot see.
+        h.slack.failNext(1, { error: 'channel_not_found' }, { method: 'chat.postMessage' });
+        const res = await h.slash('U0REQUEST', `run e2e production baseUrl=${baseUrl}`);
+        const runId = /`(r-[a-z0-9]+)`/.exec(res.text)![1]!;
+        await waitFor('the errored status', async () => (await statusOf(runId)) === 'errored' || undefined);
+        const parent = await waitFor('the parent saying so', () => {
+          const p = parentOf(runId);
+          return p && /Errored/.test(textOf(p)) ? p : undefined;
+        });
+        expect(textOf(parent)).not.toContain('In progress');
+        const db = mongo.db(h.env.MONGODB_DB);
+        const errored = await db.collection('facts').findOne({ _id: `${runId}|errored` as never });
+        expect(errored?.data).toEqual({ reason: 'channel_not_found' });
+        expect(await db.collection('audit').countDocuments({ runId, action: 'errored' })).toBe(1);
+        // Failed for good on the first attempt: no retries of a refusal no retry can change.
+        const queue = new Queue(runJob.name, {
+          connection: { url: h.env.REDIS_URL! },
+          prefix: h.env.QUEUE_PREFIX!,
+        });
+        try {
+          const job = await queue.getJob(runId);
+          expect(await job?.getState()).toBe('failed');
+          expect(job?.attemptsMade).toBe(1);
+          expect(job?.failedReason).toContain('channel_not_found');
+        } finally {
+          await queue.close();
+        }
       },
       E2E_TIMEOUT,
     );

@@ -440,6 +440,16 @@ describe('representative run', () => {
     expect(renderParent(unticked(blocked))).toEqual(msg);
   });
 
+  it('an errored parent says when and why the run stopped, and how to start a new one', () => {
+    const msg = renderParent(makeView('errored', { errored: { reason: 'channel_not_found', at: NOW } }));
+    expectValidMessage(msg);
+    const text = textOf(msg);
+    expect(text).toContain('Errored');
+    expect(text).toContain('`channel_not_found`');
+    expect(text).toContain('/deploy-check run');
+    expect(buttons(msg.blocks)).toEqual([]);
+  });
+
   it.each(['preflight', 'performance', 'people'])('phase %s', (phaseId) => {
     const msg = renderPhase(makeView('awaiting-approval'), phaseId);
     expectValidMessage(msg);

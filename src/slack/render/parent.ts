@@ -140,6 +140,15 @@ function outcomeBlocks(view: RunView): KnownBlock[] {
       // Which items wait is shown (and ticked) in their phase messages, not repeated here.
       return [];
     }
+    case 'errored':
+      return view.errored
+        ? [
+            context(
+              'run:errored',
+              `Stopped ${utc(view.errored.at)}: ${code(view.errored.reason, 100)}. Nothing more runs for this run; start a new one with ${code(`/deploy-check run ${view.run.checklist}`, 140)}.`,
+            ),
+          ]
+        : [];
     case 'cancelled':
       return view.cancelled
         ? [context('run:cancelled', `Cancelled by ${mention(view.cancelled.by)} — ${utc(view.cancelled.at)}`)]

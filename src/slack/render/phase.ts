@@ -50,6 +50,13 @@ function isPendingManual(item: ItemResult): boolean {
   return item.kind === 'manual' && item.status === 'pending';
 }
 
+/** How a probe without a result reads: still to come, under way, or never reached (the run stopped). */
+const PENDING_TEXT: Readonly<Record<string, string>> = {
+  running: 'running…',
+  queued: 'queued',
+  'not run': 'not run — the run stopped',
+};
+
 function itemIcon(item: ItemResult): string {
   if (item.kind === 'probe' && item.status === 'pending' && item.detail === 'running')
     return statusIcon.running;
@@ -71,7 +78,7 @@ function measuredLine(item: ItemResult): string {
 }
 
 function probeLines(item: ItemResult): string[] {
-  if (item.status === 'pending') return [`_${item.detail === 'running' ? 'running…' : 'queued'}_`];
+  if (item.status === 'pending') return [`_${PENDING_TEXT[item.detail] ?? 'queued'}_`];
   const lines = [measuredLine(item)];
   if (item.detail) {
     lines.push(
