@@ -104,7 +104,7 @@ export async function processMonitor(data: MonitorJob, deps: WorkerDeps): Promis
     return { id: m.id, result, ok: verdict.ok, notes: verdict.notes };
   });
   const breached = lines.filter((l) => !l.ok).map((l) => l.id);
-  const first = await deps.store.fact(tenant, runId, part, undefined, {
+  await deps.store.fact(tenant, runId, part, undefined, {
     offsetMs,
     breached,
     lines: lines.map((l) => ({
@@ -116,14 +116,14 @@ export async function processMonitor(data: MonitorJob, deps: WorkerDeps): Promis
       metrics: l.result.metrics ?? {},
     })),
   });
-  if (first)
-    await deps.store.record(
-      tenant,
-      runId,
-      'deploy-check',
-      breached.length ? 'monitor-breach' : 'monitor-ok',
-      { offsetMs, breached },
-    );
+  await deps.store.record(
+    tenant,
+    runId,
+    'deploy-check',
+    breached.length ? 'monitor-breach' : 'monitor-ok',
+    { offsetMs, breached },
+    { once: part },
+  );
   await writer.write(part, renderMonitor({ runId, service: view.run.service, offsetMs, lines }), parent?.ts);
 }
 

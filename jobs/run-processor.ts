@@ -27,11 +27,15 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
   const log = deps.log.child({ runId, teamId: tenant.teamId, checklist: data.checklist, round });
   const firstStart = await deps.store.fact(tenant, runId, round === 0 ? 'started' : `rerun-started:${round}`);
   log.info({ resumed: !firstStart }, 'run started');
-  if (firstStart)
-    await deps.store.record(tenant, runId, data.requester, round === 0 ? 'run-started' : 'phase-rerun', {
-      round,
-      phases: data.rerun?.phases,
-    });
+  const started = round === 0 ? 'run-started' : 'phase-rerun';
+  await deps.store.record(
+    tenant,
+    runId,
+    data.requester,
+    started,
+    { round, phases: data.rerun?.phases },
+    { once: `${started}:${round}` },
+  );
 
   const client = await deps.slack.forTenant(tenant);
   const initial = await requireView(deps.store, tenant, runId, deps.now());
@@ -129,8 +133,8 @@ export async function markRunErrored(data: RunJob, deps: WorkerDeps, err: unknow
     // A run that never started (its checklist did not load) has no thread; the requester was told.
     if (!(await deps.store.getRun(tenant, runId))) return;
     const reason = erroredReason(err);
-    if (await deps.store.fact(tenant, runId, 'errored', undefined, { reason }))
-      await deps.store.record(tenant, runId, 'deploy-check', 'errored', { reason });
+    await deps.store.fact(tenant, runId, 'errored', undefined, { reason });
+    await deps.store.record(tenant, runId, 'deploy-check', 'errored', { reason }, { once: 'errored' });
     await deps.store.setStatus(tenant, runId, 'errored');
     await syncThread(deps, tenant, runId, { phases: 'all' });
   } catch (e) {

@@ -82,11 +82,14 @@ async function syncThreadNow(
       const signoff = await deps.store.getMessage(tenant, runId, 'signoff');
       if (closedNow || !signoff?.ts) await writer.write('signoff', renderSignoff(view), parentTs);
     }
-    if (closedNow)
-      await deps.store.record(tenant, runId, 'deploy-check', 'closed', {
-        status: view.status,
-        evidence: view.evidence,
-      });
+    await deps.store.record(
+      tenant,
+      runId,
+      'deploy-check',
+      'closed',
+      { status: view.status, evidence: view.evidence },
+      { once: 'closed' },
+    );
   }
   await deps.store.setStatus(tenant, runId, view.status, view.outcome);
   return view;

@@ -276,21 +276,33 @@ export class RunStore {
     return this.facts.find(this.scoped<FactDoc>(tenant, { runId })).sort({ at: 1 }).toArray();
   }
 
+  /**
+   * Appends to the audit trail. `once` names an entry that a job retried after a kill may reach
+   * again (a worker can die between a fact and its audit line): such an entry is written at most
+   * once, so the retry writes it rather than skipping it because the fact already exists.
+   */
   async record(
     tenant: Tenant,
     runId: string,
     actor: string,
     action: string,
     detail?: Record<string, unknown>,
+    opts: { once?: string } = {},
   ): Promise<void> {
-    await this.audit.insertOne({
+    const doc: AuditDoc = {
       runId,
       teamId: tenant.teamId,
       at: new Date(),
       actor,
       action,
       ...(detail ? { detail } : {}),
-    });
+    };
+    if (opts.once)
+      await this.insertFact(this.audit as unknown as Collection<AuditDoc & { _id: string }>, {
+        _id: `${runId}|${opts.once}`,
+        ...doc,
+      });
+    else await this.audit.insertOne(doc);
   }
 
   /** The evidence pack as last generated (regenerated from facts on request, so overwriting loses nothing). */

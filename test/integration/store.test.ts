@@ -48,6 +48,21 @@ describe.skipIf(skipUnless('mongodb'))(`run store on ${mongoKind()}`, () => {
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
+  it('writes a once-only audit line exactly once, however often a retried job reaches it', async () => {
+    // A worker killed between the fact and its audit line: the retry finds the fact made, and
+    // must still write the line; simultaneous retries must not write it twice.
+    expect(await store.fact(A, 'r-audit', 'closed')).toBe(true);
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        store.record(A, 'r-audit', 'deploy-check', 'closed', { status: 'approved' }, { once: 'closed' }),
+      ),
+    );
+    await store.record(A, 'r-audit', 'U0SOMEONE', 'ticked');
+    await store.record(A, 'r-audit', 'U0SOMEONE', 'ticked');
+    const audit = await store.auditFor(A, 'r-audit');
+    expect(audit.map((a) => a.action).sort()).toEqual(['closed', 'ticked', 'ticked']);
+  });
+
   it('scopes every read by workspace', async () => {
     const now = new Date();
     await store.createRun({
