@@ -5,7 +5,7 @@
 #   docker build -t deploy-check .
 #   bot:     docker run -p 3000:3000 --env-file deploy-check.env deploy-check
 #   worker:  docker run --env-file deploy-check.env deploy-check node dist/jobs/worker.js
-#   CLI:     docker run --rm deploy-check node dist/src/cli.js run clientsvia --var baseUrl=https://staging.example.com
+#   CLI:     docker run --rm deploy-check node dist/cli/deploy-check.js run clientsvia --var baseUrl=https://staging.example.com
 #
 # Environment variables: docs/OPERATIONS.md. Own checklists: mount them over /app/checklists (or set
 # CHECKLISTS_DIR). A worker serves no HTTP, so its container has no healthcheck to pass: run it with
@@ -22,7 +22,9 @@ COPY src ./src
 COPY commands ./commands
 COPY jobs ./jobs
 COPY examples ./examples
-# tsconfig.build.json: src, commands, jobs, examples → dist/src/bot.js, dist/jobs/worker.js, dist/src/cli.js
+COPY scripts/bundle-cli.mjs ./scripts/
+# tsconfig.build.json: src, commands, jobs, examples → dist/src/bot.js, dist/jobs/worker.js;
+# scripts/bundle-cli.mjs: the CLI bundled (it starts twice as fast) → dist/cli/deploy-check.js
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled code and the shipped checklists ----------------------

@@ -137,6 +137,24 @@ function emittedFrom(distFile: string): { source?: string; why?: string } {
   return { source };
 }
 
+/** The CLI is also bundled by scripts/bundle-cli.mjs (entry src/cli.ts), which the build script runs. */
+const CLI_BUNDLE = {
+  file: 'dist/cli/deploy-check.js',
+  source: 'src/cli.ts',
+  script: 'scripts/bundle-cli.mjs',
+};
+
+function builtFrom(distFile: string): { source?: string; why?: string } {
+  if (distFile !== CLI_BUNDLE.file) return emittedFrom(distFile);
+  const build = readJson<{ scripts: Record<string, string> }>('package.json').scripts.build ?? '';
+  if (!build.includes(`node ${CLI_BUNDLE.script}`))
+    return { why: `npm run build does not run ${CLI_BUNDLE.script}` };
+  const script = readFileSync(path.join(root, CLI_BUNDLE.script), 'utf8');
+  if (!/entryPoints: \{ 'deploy-check': 'src\/cli\.ts' \}/.test(script))
+    return { why: `${CLI_BUNDLE.script} does not bundle src/cli.ts as deploy-check` };
+  return { source: CLI_BUNDLE.source };
+}
+
 describe('Dockerfile', () => {
   it('is multi-stage, every stage on Node 24 slim', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
@@ -151,7 +169,7 @@ describe('Dockerfile', () => {
     const copied = of(build!, 'COPY').flatMap((i) => copy(i.args).sources);
     expect(copied).toEqual(expect.arrayContaining(['package.json', 'package-lock.json']));
     const include = readJson<{ include: string[] }>('tsconfig.build.json').include;
-    for (const needed of ['tsconfig.json', 'tsconfig.build.json', ...include])
+    for (const needed of ['tsconfig.json', 'tsconfig.build.json', CLI_BUNDLE.script, ...include])
       expect(copied).toContain(needed);
     const copyIndex = Math.max(...of(build!, 'COPY').map((i) => i.line));
     const buildLine = build!.instructions.find((i) => /npm run build/.test(i.args))!.line;
@@ -207,10 +225,11 @@ describe('Dockerfile', () => {
 
   it('documents a worker command and a CLI command that run emitted files too', () => {
     const commands = [...dockerfile.matchAll(/\bnode (dist\/\S+\.js)/g)].map((m) => m[1]!);
-    expect(commands).toEqual(expect.arrayContaining(['dist/jobs/worker.js', 'dist/src/cli.js']));
-    for (const file of new Set(commands)) expect(emittedFrom(file), file).toHaveProperty('source');
+    expect(commands).toEqual(expect.arrayContaining(['dist/jobs/worker.js', CLI_BUNDLE.file]));
+    for (const file of new Set(commands)) expect(builtFrom(file), file).toHaveProperty('source');
     const bin = readJson<{ bin: Record<string, string> }>('package.json').bin;
-    for (const file of Object.values(bin)) expect(emittedFrom(file), file).toHaveProperty('source');
+    expect(Object.values(bin)).toEqual([CLI_BUNDLE.file]);
+    for (const file of Object.values(bin)) expect(builtFrom(file), file).toHaveProperty('source');
   });
 
   it('exposes the port the bot listens on by default', () => {
@@ -299,15 +318,20 @@ describe('.dockerignore', () => {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
+  const matches = (p: string, pattern: string) =>
+    /[*?[]/.test(pattern)
+      ? path.matchesGlob(p, pattern)
+      : p === pattern.replace(/\/$/, '') || p.startsWith(`${pattern.replace(/\/$/, '')}/`);
+  // As Docker reads it: the last pattern that matches decides, and `!pattern` lets a path back in.
   const ignored = (p: string) =>
-    patterns.some((pattern) =>
-      /[*?[]/.test(pattern)
-        ? path.matchesGlob(p, pattern)
-        : p === pattern.replace(/\/$/, '') || p.startsWith(`${pattern.replace(/\/$/, '')}/`),
+    patterns.reduce(
+      (out, pattern) =>
+        pattern.startsWith('!') ? (matches(p, pattern.slice(1)) ? false : out) : out || matches(p, pattern),
+      false,
     );
 
   it('keeps dependencies, build output, tests and tool caches out of the build context', () => {
-    for (const p of ['node_modules', '.tools', '.git', 'dist', 'test', '.services'])
+    for (const p of ['node_modules', '.tools', '.git', 'dist', 'test', '.services', 'scripts/demo.sh'])
       expect(ignored(p), p).toBe(true);
   });
 
