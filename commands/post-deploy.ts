@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { monitorJobId, offsetsFor } from '../jobs/monitor-processor.js';
-import { enqueueThreadSync, queueUnavailable } from '../jobs/queues.js';
+import { assertQueueReachable, enqueueThreadSync, queueUnavailable } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
 import { type Actor, mayManage, mayWaive } from '../src/approvals/policy.js';
 import type { Checklist } from '../src/checklist/model.js';
@@ -52,6 +52,8 @@ export async function markDeployed(w: Who, runId: string): Promise<string> {
       ErrorCode.NotAllowed,
       `You cannot mark run ${runId} deployed: ${allowed.rule}.`,
     );
+  // Before the fact: a deploy marked while its monitors cannot be scheduled would never be re-checked.
+  await assertQueueReachable(w.deps.queues);
   const previous = await w.deps.store.facts
     .find({ teamId: w.tenant.teamId, kind: 'deployed', 'data.service': view.run.service })
     .toArray();

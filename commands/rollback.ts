@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { RollbackJob } from '../jobs/contracts.js';
-import { queueUnavailable } from '../jobs/queues.js';
+import { assertQueueReachable, queueUnavailable } from '../jobs/queues.js';
 import { type Actor, matchesPrincipal } from '../src/approvals/policy.js';
 import type { Checklist } from '../src/checklist/model.js';
 import type { Principal } from '../src/checklist/schema.js';
@@ -97,6 +97,7 @@ export function lockDeps(deps: BotDeps, store: RollbackStore): LockDeps {
 }
 
 async function enqueueRollback(deps: BotDeps, job: RollbackJob): Promise<void> {
+  await assertQueueReachable(deps.queues);
   try {
     await deps.queues.rollback.add('rollback', job, { jobId: rollbackJobId(job.rollbackId, job.cause) });
   } catch (err) {

@@ -3,7 +3,7 @@
  * itself (Redis, the MongoDB-compatible test server), and child processes that run TypeScript.
  */
 import { type ChildProcess, fork, spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,8 @@ export function header(title: string): void {
 export interface Services {
   redisUrl?: string;
   mongoUri?: string;
+  /** Process ids of the services, to read their CPU time (`procCpuMs`). */
+  pids: { redis?: number; mongo?: number };
   stop(): Promise<void>;
 }
 
@@ -126,6 +128,7 @@ export async function runCleanups(): Promise<void> {
 export async function startServices(want: { redis?: boolean; mongo?: boolean }): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];
   const out: Services = {
+    pids: {},
     async stop() {
       await Promise.allSettled(stops.map((s) => s()));
     },
@@ -134,6 +137,7 @@ export async function startServices(want: { redis?: boolean; mongo?: boolean }):
   if (want.redis) {
     const r = await startRedis();
     out.redisUrl = r.url;
+    if (r.child.pid) out.pids.redis = r.child.pid;
     stops.push(() => stopChild(r.child));
   }
   if (want.mongo) {
@@ -144,12 +148,52 @@ export async function startServices(want: { redis?: boolean; mongo?: boolean }):
     }
     const m = await startMongoServer();
     out.mongoUri = m.uri;
+    if (m.child.pid) out.pids.mongo = m.child.pid;
     stops.push(async () => {
       await stopChild(m.child);
       rmSync(m.dir, { recursive: true, force: true });
     });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU time of processes and of the machine (Linux /proc)
+// ---------------------------------------------------------------------------------------------
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on Linux everywhere in practice). */
+const CLK_TCK = 100;
+
+/** CPU time (user + system, all threads) a process has used so far, in ms; NaN if unreadable. */
+export function procCpuMs(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at field 3 (state).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // utime, stime
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The whole machine's CPU time so far (ms summed over all CPUs): busy (not idle or iowait) and total. */
+export function machineCpuMs(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+    const total = v.reduce((a, b) => a + b, 0);
+    const idle = v[3]! + v[4]!;
+    return { busy: ((total - idle) * 1000) / CLK_TCK, total: (total * 1000) / CLK_TCK };
+  } catch {
+    return { busy: Number.NaN, total: Number.NaN };
+  }
+}
+
+/** This process's own CPU time so far (ms), e.g. the load generator running in it. */
+export function selfCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,12 +217,15 @@ export function forkTs(
     execArgv?: string[];
     /** Node options placed after `--import tsx` (e.g. further `--import` hooks). */
     afterTsx?: string[];
+    /** Another checkout to run `entry` from (its own files, `entry` relative to it); default ROOT. */
+    cwd?: string;
     timeoutMs?: number;
   } = {},
 ): Promise<Child> {
   const output: string[] = [];
-  const child = fork(path.resolve(ROOT, entry), opts.args ?? [], {
-    cwd: ROOT,
+  const cwd = opts.cwd ?? ROOT;
+  const child = fork(path.resolve(cwd, entry), opts.args ?? [], {
+    cwd,
     env: { ...process.env, ...opts.env },
     execArgv: [...(opts.execArgv ?? []), '--import', 'tsx', ...(opts.afterTsx ?? [])],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
