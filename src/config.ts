@@ -41,7 +41,11 @@ const envShape = z.object({
    * long enough that an ordinary phase costs one post, short enough that a long one shows progress.
    */
   SLACK_PHASE_FIRST_WRITE_MS: z.coerce.number().int().min(0).default(10_000),
-  SLACK_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(1000),
+  /**
+   * Least time between two updates of one phase message. Slack allows about one update per second
+   * per message but ~50 chat.update calls per minute per workspace, shared by every running run.
+   */
+  SLACK_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(5000),
   /** Also post the sign-off as the thread's last reply (notifies the thread; one more write per run). */
   SLACK_SIGNOFF_REPLY: z.stringbool().default(false),
   /** Test knobs: monitors at compressed offsets; short Slack retries. */
