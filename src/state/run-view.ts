@@ -88,13 +88,18 @@ function withTick(result: ItemResult, tick: ManualTick | undefined): ItemResult 
   return { ...result, status: 'pass', observed: `done by <@${tick.by}>`, detail: tick.note ?? '', tick };
 }
 
+/** Items whose waiver still lifts their block (an expired waiver is shown, but no longer counts). */
+export function activeWaiverKeys(waivers: ReadonlyMap<string, Waiver>): Set<string> {
+  return new Set([...waivers].filter(([, w]) => !w.expired).map(([key]) => key));
+}
+
 /** Derives everything the thread shows from the stored facts. Pure: same facts, same view. */
 export function deriveRunView(input: ViewInput): RunView {
   const has = (kind: string) => input.facts.find((f) => f.kind === kind);
   const started = Boolean(has('started'));
   const at = input.run.createdAt.toISOString();
   const waivers = waiversOf(input.facts, input.now);
-  const waived = new Set([...waivers].filter(([, w]) => !w.expired).map(([key]) => key));
+  const waived = activeWaiverKeys(waivers);
   const erroredFact = has('errored');
   const runningPhases: string[] = [];
   const phases: PhaseResult[] = input.checklist.phases.map((phase) => {

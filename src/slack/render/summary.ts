@@ -3,7 +3,7 @@ import type { ApprovalGateSpec } from '../../checklist/schema.js';
 import { statusIcon } from '../../report/icons.js';
 import { isBlocking, phaseStatus } from '../../run/outcome.js';
 import type { ItemResult, PhaseResult } from '../../run/types.js';
-import type { GateView, RunView } from '../../state/run-view.js';
+import { activeWaiverKeys, type GateView, type RunView } from '../../state/run-view.js';
 import type { RunStatus } from '../../store/run-store.js';
 import { clip, code, escapeWithin, inline } from './escape.js';
 import { countsText, mention, plural, quote, runStatusIcon, utc } from './format.js';
@@ -25,10 +25,6 @@ export function phaseIcon(view: RunView, phase: PhaseResult): string {
 
 const MANUAL_ONLY_ICON = '✋';
 
-function activeWaivers(view: RunView): Set<string> {
-  return new Set([...view.waivers].filter(([, w]) => !w.expired).map(([key]) => key));
-}
-
 /**
  * A phase's icon judged by its probes alone: ticking a manual item must not change the parent
  * (one write per tick, not two), and the tick shows in the phase message anyway.
@@ -37,7 +33,7 @@ function probesIcon(view: RunView, phase: PhaseResult): string {
   if (view.runningPhases.includes(phase.id)) return statusIcon.running;
   const probes = phase.items.filter((i) => i.kind === 'probe');
   if (probes.length === 0) return phase.status === 'skipped' ? statusIcon.skipped : MANUAL_ONLY_ICON;
-  return statusIcon[phaseStatus(probes, activeWaivers(view))];
+  return statusIcon[phaseStatus(probes, activeWaiverKeys(view.waivers))];
 }
 
 type PhaseIcon = (view: RunView, phase: PhaseResult) => string;
