@@ -4,12 +4,15 @@
 #
 #   docker build -t deploy-check .
 #   bot:     docker run -p 3000:3000 --env-file deploy-check.env deploy-check
-#   worker:  docker run --env-file deploy-check.env deploy-check node dist/jobs/worker.js
+#   worker:  docker run --env-file deploy-check.env deploy-check node --max-semi-space-size=8 dist/jobs/worker.js
 #   CLI:     docker run --rm deploy-check node dist/cli/deploy-check.js run clientsvia --var baseUrl=https://staging.example.com
 #
 # Environment variables: docs/OPERATIONS.md. Own checklists: mount them over /app/checklists (or set
 # CHECKLISTS_DIR). A worker serves no HTTP, so its container has no healthcheck to pass: run it with
 # --no-healthcheck (compose: `healthcheck: { disable: true }`, as in examples/compose.yml).
+# --max-semi-space-size=8 is for workers only: a smaller young generation keeps a long-lived worker's
+# RSS flat (+1.5% from 100 to 1,000 runs instead of +22%), but costs the bot 10–50% more CPU per
+# request under load (bench/worker-memory.ts, bench/ack-path.ts --variant; bench/RESULTS.md).
 
 # ---- build: compile TypeScript to dist/ --------------------------------------------------------------
 FROM node:24-bookworm-slim AS build
@@ -30,9 +33,6 @@ RUN npm run build
 # ---- runtime: production dependencies, compiled code and the shipped checklists ----------------------
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
-# A smaller young generation keeps a long-lived worker's RSS flat (+2% from 100 to 1,000 runs
-# instead of +34%) and was faster too: bench/worker-memory.ts, bench/RESULTS.md.
-ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force

@@ -3,15 +3,17 @@
  * in its own process) executed by `runChecklist` inside BullMQ jobs on 2 worker processes, vs the
  * same HTTP calls made by bare BullMQ jobs (undici `request`, 20 per job, 4 at a time — the same
  * concurrency as the checklist's) on the same Redis with 2 workers. Goal: throughput ratio ≥ 0.5.
- * A third mode (what-if) runs the engine with the two fixes recommended to the lead swapped in by
- * bench/lib/whatif-hooks.mjs: one guarded dispatcher per worker process instead of one per run
- * (new connections every run), and the probe deadline timer cleared when a probe ends.
+ * The measured engine is the shipped worker path: `runChecklist` with `dispatchers: new
+ * DispatcherPool()` (one guarded dispatcher per worker process, as jobs/worker.ts passes it in
+ * `deps.dispatchers`; bench/lib/engine-worker.ts with POOL=1). A third mode runs `runChecklist`
+ * without a pool: a guarded dispatcher opened and closed per run, as the CLI does and as the
+ * worker did before the DispatcherPool.
  *
  *   npx tsx bench/engine-overhead.ts [runs=1000] [probes=20]
  *
  * Full Slack runs (processRun: store + thread writes) are not used here: with the FerretDB test
  * server they measure the database, not the engine (see bench/store-cost.ts). Each mode is
- * measured twice, alternating (bare, engine, what-if, bare, engine), on fresh worker processes, after a
+ * measured twice, alternating (bare, engine, per-run, bare, engine), on fresh worker processes, after a
  * warm-up of 40 jobs; a mode that would pass its time cap is cut short and scaled (said below).
  */
 import { Queue } from 'bullmq';
@@ -37,11 +39,11 @@ const CONCURRENCY = 4;
 const WARMUP = 40;
 const CAP_S = 15;
 
-type Mode = 'bare' | 'engine' | 'engine-fixed';
+type Mode = 'bare' | 'engine' | 'engine-per-run';
 const LABEL: Record<Mode, string> = {
   bare: 'bare BullMQ + undici',
-  engine: 'runChecklist in BullMQ',
-  'engine-fixed': '  what-if: dispatcher reused, timer cleared',
+  engine: 'runChecklist + DispatcherPool (as shipped)',
+  'engine-per-run': '  runChecklist, dispatcher per run (no pool)',
 };
 
 interface Measured {
@@ -60,11 +62,11 @@ async function measure(mode: Mode, round: number, redisUrl: string, target: stri
   const workers: Child[] = await Promise.all(
     Array.from({ length: WORKERS }, () =>
       forkTs('bench/lib/engine-worker.ts', {
-        ...(mode === 'engine-fixed' ? { afterTsx: ['--import', './bench/lib/whatif-hooks.mjs'] } : {}),
         env: {
-          BENCH_WHATIF: mode === 'engine-fixed' ? 'dispatcher' : '',
-          REDIS_URL: redisUrl,
           QUEUE: name,
+          // engine: runChecklist with a DispatcherPool, as jobs/worker.ts; per-run: without one.
+          POOL: mode === 'engine' ? '1' : '0',
+          REDIS_URL: redisUrl,
           PREFIX: prefix,
           MODE: mode === 'bare' ? 'bare' : 'engine',
           TARGET: target,
@@ -115,11 +117,11 @@ async function main(): Promise<void> {
   const services = await startServices({ redis: true });
   const target = await startHttpTarget();
   const results: Measured[] = [];
-  // The two compared modes twice, alternating; the what-if once, between them.
+  // The two compared modes twice, alternating; the engine without a pool once, between them.
   const plan: Array<[Mode, number]> = [
     ['bare', 1],
     ['engine', 1],
-    ['engine-fixed', 1],
+    ['engine-per-run', 1],
     ['bare', 2],
     ['engine', 2],
   ];
@@ -156,11 +158,11 @@ async function main(): Promise<void> {
     `throughput: engine ${fmt(engine, 0)} calls/s (${spread('engine')}) vs bare ${fmt(bare, 0)} (${spread('bare')}): ` +
       `ratio ${fmt(engine / bare, 2)}x — goal ≥ 0.5: ${verdict(engine / bare >= 0.5)}`,
   );
-  const fixed = results.find((r) => r.mode === 'engine-fixed');
-  if (fixed)
+  const perRun = results.find((r) => r.mode === 'engine-per-run');
+  if (perRun)
     console.log(
-      `what-if (one keep-alive dispatcher per worker, probe deadline timer cleared): ${fmt(fixed.callsPerS, 0)} calls/s, ` +
-        `${fmt(fixed.callsPerS / bare, 2)}x of bare, ${fmt(fixed.cpuUsPerCall, 0)} µs CPU/call`,
+      `without the pool (a guarded dispatcher per run, as the CLI): ${fmt(perRun.callsPerS, 0)} calls/s, ` +
+        `${fmt(perRun.callsPerS / bare, 2)}x of bare, ${fmt(perRun.cpuUsPerCall, 0)} µs CPU/call`,
     );
   if (results.some((r) => r.capped))
     console.log(`(a mode hit the ${CAP_S} s cap: its rate is over the jobs it finished)`);

@@ -8,12 +8,12 @@
  *   npx tsx bench/worker-memory.ts [runs=1000]
  *
  * Three fresh worker processes, one after the other, on the same Redis and target:
- *   A. as shipped; plus a reading after 11 s idle (past the http probe's 10 s timeout);
- *   B. what-if, the two code fixes recommended: the probe deadline timer cleared when an attempt
- *      ends (now in src/run/measure.ts itself) and one guarded dispatcher per
- *      process instead of one per run (bench/lib/guard-shared.ts for src/net/guard.ts), swapped in
- *      by bench/lib/whatif-hooks.mjs;
- *   C. what-if: B plus `--max-semi-space-size=8` (V8's young generation capped at 8 MiB/semi-space).
+ *   A. the code as shipped: `runChecklist` with one `DispatcherPool` for the process, as
+ *      jobs/worker.ts passes it (`deps.dispatchers`); plus a reading after 11 s idle (past the
+ *      http probe's 10 s timeout);
+ *   B. A as workers are run: `--max-semi-space-size=8` (the worker command in the Dockerfile,
+ *      compose file and docs; V8's young generation capped at 8 MiB/semi-space);
+ *   C. without the pool (a guarded dispatcher opened and closed per run, as before the pool), no flag.
  * Full Slack runs (processRun with the store and the Slack client) are not used: 1,000 of them on
  * the FerretDB test server take minutes. The reference is the same process after 100 runs.
  */
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseChecklist } from '../src/checklist/load.js';
-import { runChecklist } from '../src/run/engine.js';
+import { DispatcherPool, runChecklist } from '../src/run/engine.js';
 import {
   fmt,
   header,
@@ -88,10 +88,15 @@ async function child(): Promise<void> {
   const queue = new Queue(name, { connection: { url: process.env.REDIS_URL! }, prefix });
   let done = 0;
   let failed = 0;
+  const dispatchers = process.env.POOL === '1' ? new DispatcherPool() : undefined;
   const worker = new Worker(
     name,
     async () => {
-      const run = await runChecklist(checklist, { manualMode: 'skipped', env: {} });
+      const run = await runChecklist(checklist, {
+        manualMode: 'skipped',
+        env: {},
+        ...(dispatchers ? { dispatchers } : {}),
+      });
       if (run.outcome !== 'pass') throw new Error(`run ${run.outcome}`);
     },
     { connection, prefix, concurrency: 4 },
@@ -120,6 +125,7 @@ async function child(): Promise<void> {
     readings.push(await settle(`${CHECKPOINTS.at(-1)} + ${IDLE_MS / 1000} s idle`));
   }
   await worker.close();
+  await dispatchers?.close();
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
@@ -193,17 +199,16 @@ async function parent(): Promise<void> {
   const services = await startServices({ redis: true });
   const target = await startHttpTarget();
   const variants: Variant[] = [
-    { name: 'A. as shipped', flags: [], env: { IDLE: '1' } },
+    { name: 'A. as shipped (DispatcherPool)', flags: [], env: { POOL: '1', IDLE: '1' } },
     {
-      name: 'B. what-if: timer cleared, dispatcher reused',
+      name: 'B. A + --max-semi-space-size=8 (as workers run)',
       flags: [],
-      env: { BENCH_WHATIF: 'dispatcher' },
+      env: {
+        POOL: '1',
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, '--max-semi-space-size=8'].filter(Boolean).join(' '),
+      },
     },
-    {
-      name: 'C. B + --max-semi-space-size=8',
-      flags: ['--max-semi-space-size=8'],
-      env: { BENCH_WHATIF: 'dispatcher' },
-    },
+    { name: 'C. no pool: a dispatcher per run', flags: [], env: {} },
   ];
   const results = [];
   for (const [i, v] of variants.entries())

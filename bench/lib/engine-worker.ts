@@ -2,19 +2,20 @@
  * A worker process for bench/engine-overhead.ts and bench/worker-memory.ts: one BullMQ Worker on
  * the given queue whose job is either
  *   - `engine`: `runChecklist` of a checklist with PROBES http probes against TARGET (one phase,
- *     the checklist's concurrency 4), or
+ *     the checklist's concurrency 4), with POOL=1 through one `DispatcherPool` for the process as
+ *     jobs/worker.ts passes it (`deps.dispatchers`), else a guarded dispatcher per run (the CLI), or
  *   - `bare`: the same PROBES HTTP GETs made with undici's `request` (global keep-alive agent),
  *     4 at a time — the reference: a BullMQ job that does the calls and nothing else;
  *   - `bare-fresh`: the same, with a new undici Agent per job, closed at its end (as the engine
  *     does with its guarded dispatcher per run): connection churn alone (not in the default plan).
- * Env: REDIS_URL, QUEUE, PREFIX, MODE, TARGET, PROBES, CONCURRENCY. IPC: `{ ready }` when
+ * Env: REDIS_URL, QUEUE, PREFIX, MODE, POOL, TARGET, PROBES, CONCURRENCY. IPC: `{ ready }` when
  * listening; answers `{ cpu }` (process.cpuUsage) to a `cpu` message.
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Agent, type Dispatcher, request } from 'undici';
 import { parseChecklist } from '../../src/checklist/load.js';
-import { runChecklist } from '../../src/run/engine.js';
+import { DispatcherPool, runChecklist } from '../../src/run/engine.js';
 
 const PROBES = Number(process.env.PROBES ?? 20);
 const TARGET = process.env.TARGET!;
@@ -60,6 +61,7 @@ if (process.env.QUEUE) {
     file: 'bench.yml',
     vars: { baseUrl: TARGET },
   });
+  const dispatchers = process.env.POOL === '1' ? new DispatcherPool() : undefined;
   const connection = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
   const worker = new Worker(
     process.env.QUEUE,
@@ -73,7 +75,11 @@ if (process.env.QUEUE) {
           await agent.close();
         }
       }
-      const run = await runChecklist(checklist, { manualMode: 'skipped', env: {} });
+      const run = await runChecklist(checklist, {
+        manualMode: 'skipped',
+        env: {},
+        ...(dispatchers ? { dispatchers } : {}),
+      });
       if (run.outcome !== 'pass')
         throw new Error(`run ${run.outcome}: ${JSON.stringify(run.phases[0]?.items[0])}`);
     },
@@ -85,10 +91,13 @@ if (process.env.QUEUE) {
     if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
   });
   process.once('SIGTERM', () => {
-    void worker.close().then(() => {
-      connection.disconnect();
-      process.exit(0);
-    });
+    void worker
+      .close()
+      .then(() => dispatchers?.close())
+      .then(() => {
+        connection.disconnect();
+        process.exit(0);
+      });
   });
   process.send?.({ ready: true });
 }

@@ -224,7 +224,7 @@ describe('Dockerfile', () => {
   });
 
   it('documents a worker command and a CLI command that run emitted files too', () => {
-    const commands = [...dockerfile.matchAll(/\bnode (dist\/\S+\.js)/g)].map((m) => m[1]!);
+    const commands = [...dockerfile.matchAll(/\bnode (?:--\S+ )*(dist\/\S+\.js)/g)].map((m) => m[1]!);
     expect(commands).toEqual(expect.arrayContaining(['dist/jobs/worker.js', CLI_BUNDLE.file]));
     for (const file of new Set(commands)) expect(builtFrom(file), file).toHaveProperty('source');
     const bin = readJson<{ bin: Record<string, string> }>('package.json').bin;
@@ -415,10 +415,17 @@ describe('examples/compose.yml', () => {
     for (const value of Object.values(given)) expect(text).not.toContain(value);
   });
 
+  it('gives the smaller young generation to workers only (it keeps their memory flat but slows the bot)', () => {
+    const env = Object.fromEntries(of(final, 'ENV').flatMap((i) => envPairs(i.args)));
+    expect(env.NODE_OPTIONS ?? '').not.toContain('semi-space');
+    expect(commandOf(services.bot!).join(' ')).not.toContain('semi-space');
+    expect(dockerfile).toMatch(/worker: .* node --max-semi-space-size=8 dist\/jobs\/worker\.js/);
+  });
+
   it('runs the image’s entry points: the bot by default command, the worker by its own', () => {
     const cmd = argv(of(final, 'CMD').at(-1)!.args);
     expect(commandOf(services.bot!)).toEqual(cmd);
-    expect(commandOf(services.worker!)).toEqual(['node', 'dist/jobs/worker.js']);
+    expect(commandOf(services.worker!)).toEqual(['node', '--max-semi-space-size=8', 'dist/jobs/worker.js']);
     expect(emittedFrom('dist/jobs/worker.js')).toEqual({ source: 'jobs/worker.ts' });
   });
 
