@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 import { assertAddressAllowed, refusalReason } from '../net/guard.js';
+import { isRedisUrl, parseRedisUrl, type RedisTarget } from '../net/redis-url.js';
 import { duration } from './duration.js';
 import { abortable, compareVersions, ProbeError } from './probe-errors.js';
 import { type CheckContext, type CheckOutcome, defineCheck } from './types.js';
@@ -36,8 +37,6 @@ const regex = z.string().superRefine((src, ctx) => {
 });
 
 const SECRET_REF = '${secret:';
-
-const isRedisUrl = (u: string) => /^rediss?:\/\/[^/]/.test(u) && URL.canParse(u);
 
 const version = z.string().regex(/^\d+(\.\d+){0,2}$/, 'expected a version like "7" or "6.2" or "7.2.4"');
 
@@ -86,32 +85,6 @@ const params = z
 
 type Params = z.infer<typeof params>;
 
-interface Target {
-  host: string;
-  port: number;
-  username?: string;
-  password?: string;
-  db: number;
-  tls: boolean;
-  display: string;
-}
-
-function parseTarget(url: string): Target {
-  const u = new URL(url);
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  const port = u.port ? Number(u.port) : 6379;
-  const db = Number(u.pathname.slice(1) || 0);
-  return {
-    host,
-    port,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    db: Number.isInteger(db) ? db : 0,
-    tls: u.protocol === 'rediss:',
-    display: `${net.isIPv6(host) ? `[${host}]` : host}:${port}`,
-  };
-}
-
 /**
  * ioredis has no `lookup` hook for plain TCP, so the host is resolved and vetted here and the
  * client connects to that very address (no second lookup an attacker could rebind).
@@ -145,7 +118,7 @@ interface Connection {
 }
 
 async function openClient(
-  target: Target,
+  target: RedisTarget,
   address: string,
   withAuth: boolean,
   ctx: CheckContext,
@@ -188,7 +161,7 @@ async function openClient(
   return { client, lastError: () => last };
 }
 
-function reasonOf(err: unknown, conn: Connection | undefined, target: Target): string {
+function reasonOf(err: unknown, conn: Connection | undefined, target: RedisTarget): string {
   if (err instanceof ProbeError || err instanceof DeployCheckError) return err.message;
   const cause = conn?.lastError();
   const base = err instanceof Error && /Connection is closed/.test(err.message) && cause ? cause : err;
@@ -299,7 +272,7 @@ async function checkKeys(
 }
 
 async function checkAuthRequired(
-  target: Target,
+  target: RedisTarget,
   address: string,
   ctx: CheckContext,
   connectMs: number,
@@ -333,7 +306,7 @@ function outcome(f: Findings): CheckOutcome {
 
 async function measure(
   p: Params,
-  target: Target,
+  target: RedisTarget,
   ctx: CheckContext,
   clients: Set<Redis>,
   f: Findings,
@@ -365,7 +338,8 @@ export default defineCheck({
   defaultTimeoutMs: 10_000,
   async run(p, ctx) {
     // The resolved secret was never validated; say so without echoing it.
-    if (!isRedisUrl(p.url)) {
+    const target = parseRedisUrl(p.url);
+    if (!target) {
       return {
         status: 'error',
         observed: '',
@@ -373,7 +347,6 @@ export default defineCheck({
         detail: 'url is not a redis:// or rediss:// URL',
       };
     }
-    const target = parseTarget(p.url);
     const f: Findings = { observed: [], expected: ['reachable'], failures: [], warnings: [], metrics: {} };
     // Every client opened for this run; disconnecting them all also unblocks work cut off by the signal.
     const clients = new Set<Redis>();

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { Checklist } from '../checklist/model.js';
 import type { RollbackStepSpec } from '../checklist/schema.js';
 import { formatDuration } from '../checks/duration.js';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 import { type AddressPolicy, createGuardedDispatcher, type TlsTrust } from '../net/guard.js';
+import { probeNetwork } from '../run/engine.js';
 import { mentionsSecret, Redactor, resolveSecrets, type SecretSource, secretSource } from '../run/secrets.js';
 import type { RollbackFactDoc, RollbackStore } from '../store/rollback-store.js';
 import type { Tenant } from '../store/run-store.js';
@@ -76,26 +75,12 @@ interface Runtime {
   close(): Promise<void>;
 }
 
-function tlsTrust(checklist: Checklist): TlsTrust {
-  const { caFile, insecureTls } = checklist.spec.network;
-  if (!caFile) return { rejectUnauthorized: !insecureTls };
-  const file = path.resolve(checklist.baseDir ?? process.cwd(), caFile);
-  try {
-    return { rejectUnauthorized: !insecureTls, ca: readFileSync(file, 'utf8') };
-  } catch (err) {
-    throw new DeployCheckError(
-      ErrorCode.ChecklistInvalid,
-      `network.caFile: cannot read ${file} (${describeError(err)})`,
-    );
-  }
-}
-
 function createRuntime(checklist: Checklist, env: NodeJS.ProcessEnv): Runtime {
-  const policy: AddressPolicy = { allowLinkLocal: checklist.spec.network.allowLinkLocal };
+  let policy: AddressPolicy = { allowLinkLocal: checklist.spec.network.allowLinkLocal };
   let tls: TlsTrust = { rejectUnauthorized: true };
   let problem: string | undefined;
   try {
-    tls = tlsTrust(checklist);
+    ({ policy, tls } = probeNetwork(checklist));
   } catch (err) {
     problem = describeError(err);
   }

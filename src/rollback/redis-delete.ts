@@ -5,39 +5,12 @@ import { Redis } from 'ioredis';
 import { formatDuration } from '../checks/duration.js';
 import { DeployCheckError, describeError } from '../errors.js';
 import { type AddressPolicy, assertAddressAllowed, refusalReason } from '../net/guard.js';
+import { parseRedisUrl, type RedisTarget } from '../net/redis-url.js';
 import { maskUrl } from './mask.js';
 import { defineStep, type StepContext, stepFailed } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
-
-interface Target {
-  host: string;
-  port: number;
-  db: number;
-  username?: string;
-  password?: string;
-  tls: boolean;
-  /** host:port — the only part of the URL ever printed (it carries the password). */
-  display: string;
-}
-
-function parseTarget(url: string): Target | undefined {
-  if (!/^rediss?:\/\/[^/]/.test(url) || !URL.canParse(url)) return undefined;
-  const u = new URL(url);
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  const port = u.port ? Number(u.port) : 6379;
-  const db = Number(u.pathname.slice(1) || 0);
-  return {
-    host,
-    port,
-    db: Number.isInteger(db) ? db : 0,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    tls: u.protocol === 'rediss:',
-    display: `${net.isIPv6(host) ? `[${host}]` : host}:${port}`,
-  };
-}
 
 /** ioredis has no lookup hook: resolve and vet the address here, then connect to that very address. */
 async function guardedAddress(host: string, policy: AddressPolicy): Promise<string> {
@@ -78,7 +51,7 @@ async function unlinkBatch(client: Redis, keys: string[]): Promise<number> {
   }
 }
 
-function reasonOf(err: unknown, target: Target, lastError: Error | undefined, ctx: StepContext): string {
+function reasonOf(err: unknown, target: RedisTarget, lastError: Error | undefined, ctx: StepContext): string {
   if (ctx.signal.aborted) {
     const reason = ctx.signal.reason as { name?: string } | undefined;
     return reason?.name === 'TimeoutError'
@@ -116,7 +89,7 @@ export default defineStep({
     } catch (err) {
       return stepFailed(describeError(err));
     }
-    const target = parseTarget(url);
+    const target = parseRedisUrl(url);
     if (!target) return stepFailed('url is not a redis:// or rediss:// URL');
     let client: Redis | undefined;
     let lastError: Error | undefined;

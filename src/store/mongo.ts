@@ -1,4 +1,4 @@
-import { type Db, MongoClient, MongoServerError } from 'mongodb';
+import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
 import { DeployCheckError, describeError, ErrorCode } from '../errors.js';
 
 export interface MongoHandle {
@@ -42,6 +42,23 @@ export function storeUnavailable(err: unknown): DeployCheckError {
 
 export function isDuplicateKey(err: unknown): boolean {
   return err instanceof MongoServerError && err.code === 11000;
+}
+
+/**
+ * Inserts a document whose unique `_id` is a fact: true for the one caller that made it, false
+ * when it already existed (race-free without any atomic read-modify-write).
+ */
+export async function insertFact<T extends { _id: string }>(
+  collection: Collection<T>,
+  doc: T,
+): Promise<boolean> {
+  try {
+    await collection.insertOne(doc as never);
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
+  }
 }
 
 /** Errors that mean "the database is not there right now", as opposed to a bug in our query. */

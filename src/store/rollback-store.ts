@@ -1,5 +1,5 @@
 import type { Collection, Db, Filter } from 'mongodb';
-import { isDuplicateKey } from './mongo.js';
+import { insertFact } from './mongo.js';
 import type { Tenant } from './run-store.js';
 
 /** One rollback: what was confirmed, by whom, against which run, with the playbook text it executes. */
@@ -139,16 +139,6 @@ export class RollbackStore {
       teamId: tenant.teamId,
       ...lock,
     });
-  }
-}
-
-async function insertFact<T extends { _id: string }>(collection: Collection<T>, doc: T): Promise<boolean> {
-  try {
-    await collection.insertOne(doc as never);
-    return true;
-  } catch (err) {
-    if (isDuplicateKey(err)) return false;
-    throw err;
   }
 }
 

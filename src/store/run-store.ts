@@ -1,7 +1,7 @@
 import type { Collection, Db, Filter } from 'mongodb';
 import { ChecklistCache } from '../checklist/cache.js';
 import type { ItemResult, ManualTick, RunOutcome } from '../run/types.js';
-import { isDuplicateKey } from './mongo.js';
+import { insertFact } from './mongo.js';
 
 /** Slack tenancy: every query is scoped by it, so one workspace never sees another's runs. */
 export interface Tenant {
@@ -151,7 +151,7 @@ export class RunStore {
 
   /** Creates the run once; a redelivered job finds it and carries on. Returns true when created now. */
   async createRun(doc: RunDoc): Promise<boolean> {
-    return this.insertFact(this.runs, doc);
+    return insertFact(this.runs, doc);
   }
 
   getRun(tenant: Tenant, runId: string): Promise<RunDoc | null> {
@@ -170,7 +170,7 @@ export class RunStore {
   }
 
   async recordResult(tenant: Tenant, runId: string, round: number, result: ItemResult): Promise<void> {
-    await this.insertFact(this.results, {
+    await insertFact(this.results, {
       _id: `${runId}|${round}|${result.key}`,
       runId,
       teamId: tenant.teamId,
@@ -194,7 +194,7 @@ export class RunStore {
 
   /** Returns false when the item was already ticked (by anyone): a double click counts once. */
   tick(tenant: Tenant, runId: string, key: string, tick: ManualTick): Promise<boolean> {
-    return this.insertFact(this.ticks, {
+    return insertFact(this.ticks, {
       _id: `${runId}|${key}`,
       runId,
       teamId: tenant.teamId,
@@ -210,7 +210,7 @@ export class RunStore {
 
   /** One vote per run + gate + evidence + user; returns false when this person already voted on this evidence. */
   vote(tenant: Tenant, vote: Omit<VoteDoc, '_id' | 'teamId'>): Promise<boolean> {
-    return this.insertFact(this.votes, {
+    return insertFact(this.votes, {
       _id: `${vote.runId}|${vote.gate}|${vote.evidence}|${vote.user}`,
       teamId: tenant.teamId,
       ...vote,
@@ -223,7 +223,7 @@ export class RunStore {
 
   /** Claims the right to post a message part; the claimant posts it and records its ts. */
   claimMessage(tenant: Tenant, runId: string, part: string, channel: string): Promise<boolean> {
-    return this.insertFact(this.messages, {
+    return insertFact(this.messages, {
       _id: `${runId}|${part}`,
       runId,
       teamId: tenant.teamId,
@@ -261,7 +261,7 @@ export class RunStore {
     by?: string,
     data?: Record<string, unknown>,
   ): Promise<boolean> {
-    return this.insertFact(this.facts, {
+    return insertFact(this.facts, {
       _id: `${runId}|${kind}`,
       runId,
       teamId: tenant.teamId,
@@ -298,7 +298,7 @@ export class RunStore {
       ...(detail ? { detail } : {}),
     };
     if (opts.once)
-      await this.insertFact(this.audit as unknown as Collection<AuditDoc & { _id: string }>, {
+      await insertFact(this.audit as unknown as Collection<AuditDoc & { _id: string }>, {
         _id: `${runId}|${opts.once}`,
         ...doc,
       });
@@ -318,15 +318,5 @@ export class RunStore {
 
   auditFor(tenant: Tenant, runId: string): Promise<AuditDoc[]> {
     return this.audit.find(this.scoped<AuditDoc>(tenant, { runId })).sort({ at: 1 }).toArray();
-  }
-
-  private async insertFact<T extends { _id: string }>(collection: Collection<T>, doc: T): Promise<boolean> {
-    try {
-      await collection.insertOne(doc as never);
-      return true;
-    } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
-    }
   }
 }
