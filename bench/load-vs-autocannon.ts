@@ -8,13 +8,14 @@
  * milliseconds, so on a sub-millisecond loopback target its percentiles are coarse; wrk's are
  * microsecond-precise and serve as the second reference).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import load from '../src/checks/load.js';
 import type { CheckContext } from '../src/checks/types.js';
 import { createGuardedDispatcher, defaultPolicy } from '../src/net/guard.js';
+import { startHttpTarget } from './lib/common.js';
 
 interface AutocannonResult {
   requests: { total: number; average: number };
@@ -45,30 +46,6 @@ const autocannon = require('autocannon') as Autocannon;
 
 const connections = Number(process.argv[2] ?? 50);
 const seconds = Number(process.argv[3] ?? 5);
-
-const TARGET_SOURCE = `
-const http = require('node:http');
-const body = Buffer.from('{"ok":true}');
-const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-  res.end(body);
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
-process.on('disconnect', () => process.exit(0));
-`;
-
-async function startTarget(): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['-e', TARGET_SOURCE], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { port: number }).port));
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill() };
-}
 
 function makeCtx(timeoutMs: number): CheckContext {
   return {
@@ -163,7 +140,8 @@ function mean(rows: Row[], key: 'rps' | 'p50' | 'p99' | 'cpuUs'): number {
 }
 
 async function main(): Promise<void> {
-  const target = await startTarget();
+  const started = await startHttpTarget();
+  const target = { url: `${started.url}/`, stop: started.stop };
   try {
     console.log(
       `node ${process.version}, ${availableParallelism()} CPUs, ${connections} connections, ${seconds} s per run`,

@@ -510,21 +510,15 @@ export function registerRollbackActions(app: App, deps: BotDeps): void {
     }
   };
 
-  app.action<BlockAction<ButtonAction>>(
-    ROLLBACK_ACTIONS.retry,
-    guarded(async (a, action) => {
-      const s = stepArgs(action.value);
-      await decide(a, s.rollbackId, s.stepId, s.attempt, 'retry');
-    }) as never,
-  );
-
-  app.action<BlockAction<ButtonAction>>(
-    ROLLBACK_ACTIONS.confirm,
-    guarded(async (a, action) => {
-      const s = stepArgs(action.value);
-      await decide(a, s.rollbackId, s.stepId, s.attempt, 'confirm');
-    }) as never,
-  );
+  for (const decision of ['retry', 'confirm'] as const) {
+    app.action<BlockAction<ButtonAction>>(
+      ROLLBACK_ACTIONS[decision],
+      guarded(async (a, action) => {
+        const s = stepArgs(action.value);
+        await decide(a, s.rollbackId, s.stepId, s.attempt, decision);
+      }) as never,
+    );
+  }
 
   app.action<BlockAction<ButtonAction>>(
     ROLLBACK_ACTIONS.abort,
