@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { monitorJobId, offsetsFor } from '../jobs/monitor-processor.js';
-import { assertQueueReachable, enqueueThreadSync, queueUnavailable } from '../jobs/queues.js';
+import { assertQueueReachable, enqueueThreadSync, onQueues } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
 import { type Actor, mayManage, mayWaive } from '../src/approvals/policy.js';
 import type { Checklist } from '../src/checklist/model.js';
@@ -61,22 +61,19 @@ export async function markDeployed(w: Who, runId: string): Promise<string> {
   if (!first) return `Run \`${runId}\` was already marked deployed.`;
   await w.deps.store.record(w.tenant, runId, w.userId, 'deployed', { service: view.run.service });
   const offsets = offsetsFor(checklist, w.deps.config.MONITOR_OFFSETS);
-  try {
+  await onQueues(w.deps.queues, async () => {
     for (const old of previous) {
       for (let i = 0; i < 16; i++) await w.deps.queues.monitors.remove(monitorJobId(old.runId, i));
     }
-    if (checklist.spec.monitors) {
-      for (const [i, offsetMs] of offsets.entries()) {
-        await w.deps.queues.monitors.add(
-          'monitor',
-          { runId, tenant: w.tenant, offsetMs, deployId: runId },
-          { jobId: monitorJobId(runId, i), delay: offsetMs },
-        );
-      }
+    if (!checklist.spec.monitors) return;
+    for (const [i, offsetMs] of offsets.entries()) {
+      await w.deps.queues.monitors.add(
+        'monitor',
+        { runId, tenant: w.tenant, offsetMs, deployId: runId },
+        { jobId: monitorJobId(runId, i), delay: offsetMs },
+      );
     }
-  } catch (err) {
-    throw queueUnavailable(err);
-  }
+  });
   await enqueueThreadSync(w.deps.queues, { runId, tenant: w.tenant, reason: 'deployed' });
   const plan = checklist.spec.monitors
     ? ` Monitors will re-check at ${offsets.map((o) => `+${Math.round(o / 1000)}s`).join(', ')}.`

@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction, RespondFn, ViewSubmitAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { RollbackJob } from '../jobs/contracts.js';
-import { assertQueueReachable, queueUnavailable } from '../jobs/queues.js';
+import { onQueues } from '../jobs/queues.js';
 import { type Actor, matchesPrincipal } from '../src/approvals/policy.js';
 import type { Checklist } from '../src/checklist/model.js';
 import type { Principal } from '../src/checklist/schema.js';
@@ -86,23 +86,18 @@ export function lockDeps(deps: BotDeps, store: RollbackStore): LockDeps {
     store,
     now: deps.now,
     async hasLiveJob(rollbackId) {
-      try {
-        const jobs = await deps.queues.rollback.getJobs([...LIVE_JOB_STATES], 0, 999);
-        return jobs.some((j) => j?.data?.rollbackId === rollbackId);
-      } catch (err) {
-        throw queueUnavailable(err);
-      }
+      const jobs = await onQueues(deps.queues, () =>
+        deps.queues.rollback.getJobs([...LIVE_JOB_STATES], 0, 999),
+      );
+      return jobs.some((j) => j?.data?.rollbackId === rollbackId);
     },
   };
 }
 
 async function enqueueRollback(deps: BotDeps, job: RollbackJob): Promise<void> {
-  await assertQueueReachable(deps.queues);
-  try {
-    await deps.queues.rollback.add('rollback', job, { jobId: rollbackJobId(job.rollbackId, job.cause) });
-  } catch (err) {
-    throw queueUnavailable(err);
-  }
+  await onQueues(deps.queues, () =>
+    deps.queues.rollback.add('rollback', job, { jobId: rollbackJobId(job.rollbackId, job.cause) }),
+  );
 }
 
 async function lockedMessage(w: Who, service: string, state: Extract<LockState, { free: false }>) {

@@ -218,18 +218,26 @@ export async function assertQueueReachable(queues: Pick<Queues, 'connection'>): 
 }
 
 /**
+ * A queue operation made for a user's request: refused within CONNECT_WAIT_MS when Redis is not
+ * connected, and any failure told as "queue unavailable". When connected, `op` starts in this same
+ * turn of the event loop, so a batched add joins this turn's batch (and close()'s drain).
+ */
+export async function onQueues<T>(queues: Pick<Queues, 'connection'>, op: () => Promise<T>): Promise<T> {
+  if (queues.connection.status !== 'ready') await assertQueueReachable(queues);
+  try {
+    return await op();
+  } catch (err) {
+    throw queueUnavailable(err);
+  }
+}
+
+/**
  * Enqueues a run; the run id is the job id, so a redelivered request is ignored by BullMQ. Runs
  * enqueued within one turn of the event loop go to Redis together (`BatchedAdds`).
  */
 export async function enqueueRun(queues: Queues, job: RunJob): Promise<void> {
   const jobId = job.rerun ? `${job.runId}-rerun-${job.rerun.round}` : job.runId;
-  // Checked without an await when connected, so the add joins this turn's batch (and close()'s drain).
-  if (queues.connection.status !== 'ready') await assertQueueReachable(queues);
-  try {
-    await queues.batched.runs.add('run', job, { jobId });
-  } catch (err) {
-    throw queueUnavailable(err);
-  }
+  await onQueues(queues, () => queues.batched.runs.add('run', job, { jobId }));
 }
 
 /**
@@ -237,14 +245,10 @@ export async function enqueueRun(queues: Queues, job: RunJob): Promise<void> {
  * (BullMQ deduplication), which runs after the window and reads the latest facts from the store.
  */
 export async function enqueueThreadSync(queues: Queues, job: ThreadJob): Promise<void> {
-  // Checked without an await when connected, so the add joins this turn's batch (and close()'s drain).
-  if (queues.connection.status !== 'ready') await assertQueueReachable(queues);
-  try {
-    await queues.batched.thread.add('sync', job, {
+  await onQueues(queues, () =>
+    queues.batched.thread.add('sync', job, {
       delay: THREAD_COALESCE_MS,
       deduplication: { id: `sync-${job.runId}`, ttl: THREAD_COALESCE_MS },
-    });
-  } catch (err) {
-    throw queueUnavailable(err);
-  }
+    }),
+  );
 }

@@ -9,10 +9,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
-import { expect, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { ACTIONS } from '../../src/slack/render/actions.js';
-import { parentOf, partsOf, pause, prng, slowTarget, textOf } from './faults.js';
+import { duplicateParts, parentOf, partsOf, pause, prng, slowTarget, textOf } from './faults.js';
 import { CHANNEL, type Harness, type HarnessOptions, startHarness, waitFor } from './harness.js';
+import { skipUnless } from './services.js';
 import type { FakeMessage } from './slack-fake.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/e2e-checklists');
@@ -353,4 +354,50 @@ export async function runsThroughStorm(
   const storm = slackStorm(rig, opts.stormMs);
   await Promise.all([storm, ...ids.map((id) => driveRun(rig, id, { timeoutMs: opts.stormMs + 120_000 }))]);
   return ids;
+}
+
+/**
+ * The worker-kill scenario as a suite (the normal suite's short version and the soak's long one):
+ * workers SIGKILLed at random points (seed DC_FAULTS_SEED, else the clock) while runs go through
+ * probes, a tick, approvals and the sign-off; every run must finish, nothing duplicated or lost.
+ */
+export function describeWorkerKills(opts: {
+  title: string;
+  kills: number;
+  inFlight: number;
+  maxGapMs: number;
+  timeoutMs: number;
+}): void {
+  const skip = skipUnless('redis') || skipUnless('mongodb');
+  const seed = Number(process.env.DC_FAULTS_SEED ?? Date.now() % 100_000);
+  describe.skipIf(skip)(opts.title, () => {
+    let rig: FaultRig;
+
+    beforeAll(async () => {
+      rig = await startRig({ workers: 2 });
+    }, 60_000);
+
+    afterAll(async () => {
+      await rig?.close();
+    });
+
+    it(
+      `${opts.kills} SIGKILLs at random points (seed ${seed}): every run finishes, nothing duplicated or lost`,
+      async () => {
+        keepLogsOnFailure(() => rig, `worker-kill-${seed}`);
+        const { runIds, kills, killsDuringRuns } = await workerKills(rig, {
+          kills: opts.kills,
+          inFlight: opts.inFlight,
+          seed,
+          maxGapMs: opts.maxGapMs,
+        });
+        expect(kills).toBe(opts.kills);
+        expect(killsDuringRuns).toBe(opts.kills);
+        expect(duplicateParts(rig.h.slack)).toEqual([]);
+        for (const id of runIds) await verifyRun(rig, id);
+        console.log(`worker-kill: ${runIds.length} runs, ${kills} kills, seed ${seed}`);
+      },
+      opts.timeoutMs,
+    );
+  });
 }
