@@ -1,9 +1,11 @@
 /**
  * The ack path: our bot's full slash-command path (signature check, parse, find the checklist
  * (parsed once per process, then cached), derive the run id from the trigger id, ack, enqueue on
- * BullMQ) against a bare Bolt 5 app that only acks (bench/lib/bare-bolt.ts): same HTTPReceiver,
- * same Slack Web API fake, same client, in the same script run. Then the same for a button click
- * (`dc_tick`).
+ * BullMQ) against a bare Bolt 5 app that only acks (bench/lib/bare-bolt.ts): same Slack Web API
+ * fake, same client, in the same script run. Then the same for a button click (`dc_tick`).
+ * Two references: bare Bolt as shipped (stock HTTPReceiver: the goal's reference), and the same
+ * bare app on our receiver (src/slack/receiver.ts: our signature check and sized acks), so the
+ * share of any gain that comes from the receiver alone is on the same page.
  *
  *   npx tsx bench/ack-path.ts [sustainedSeconds=20] [options]
  *
@@ -37,7 +39,6 @@
  *   --checkout=NAME:DIR  the same under another name (repeatable).
  *   --variant=NAME:K=V,K=V  adds our bot again with extra environment variables (repeatable), to
  *                    compare settings in one run.
- *   --what-if-no-convo  adds our bot with Bolt's conversation store off (bench/lib/bolt-no-convo.ts).
  *   --what-if-memo   adds our bot with bench/lib/memo-checklist.ts (from before the parse cache).
  *   --quick          only the `run e2e` loads (to compare variants quickly).
  *   --profile[=DIR]  also profiles every app (V8 CPU profiler, started and stopped over IPC by
@@ -356,10 +357,10 @@ async function sequential(
     // Requests alternate, so only each app's own CPU is its own. Redis and FerretDB are shown for
     // our bot when it is the only one (the bare app uses neither); the client and the machine are
     // shared by all.
-    const shared = targets.length > 2 ? Number.NaN : 1;
+    const shared = targets.length > REFERENCES + 1 ? Number.NaN : 1;
     for (const [k, t] of targets.entries()) {
       const c = cpuAdd(ZERO, before[k]!, await cpuSnap(t));
-      const bare = k === 0;
+      const bare = k < REFERENCES;
       cpuRows.push({
         load: cpuLabel,
         target: t.name,
@@ -476,17 +477,28 @@ async function sustained(
   return acc.map((a) => ({ p50: percentile(a.lat, 50), p99: percentile(a.lat, 99), rps: a.n / a.s, n: a.n }));
 }
 
+/** The reference apps, first among the targets: stock bare Bolt, then bare Bolt on our receiver. */
+const REFERENCES = 2;
+
 interface Row {
   load: string;
   bare: Figures;
+  /** The bare app on our receiver. */
+  bareSame: Figures;
   /** One per variant of our bot, in the order of `variants`. */
   ours: Figures[];
   /** p99 ≤ this many ms is also a goal (1 request at a time). */
   absP99?: number;
 }
 
-function report(title: string, variant: string, k: number, rows: Row[]): boolean {
-  console.log(`\n${title} — ${variant} vs bare Bolt`);
+function report(
+  title: string,
+  variant: string,
+  k: number,
+  rows: Row[],
+  ref: 'bare' | 'bareSame' = 'bare',
+): boolean {
+  console.log(`\n${title} — ${variant} vs ${ref === 'bare' ? 'bare Bolt' : 'bare Bolt on our receiver'}`);
   let allMet = true;
   printTable(
     [
@@ -504,16 +516,17 @@ function report(title: string, variant: string, k: number, rows: Row[]): boolean
     ],
     rows.map((r) => {
       const o = r.ours[k]!;
-      const p99r = o.p99 / r.bare.p99;
-      const rpsr = o.rps / r.bare.rps;
+      const b = r[ref];
+      const p99r = o.p99 / b.p99;
+      const rpsr = o.rps / b.rps;
       const met = p99r <= 1.2 && rpsr >= 0.8 && (r.absP99 === undefined || o.p99 <= r.absP99);
       allMet &&= met;
       return [
         r.load,
         o.n,
-        fmt(r.bare.p50, 2),
-        fmt(r.bare.p99, 2),
-        fmt(r.bare.rps, 0),
+        fmt(b.p50, 2),
+        fmt(b.p99, 2),
+        fmt(b.rps, 0),
         fmt(o.p50, 2),
         fmt(o.p99, 2),
         fmt(o.rps, 0),
@@ -527,7 +540,6 @@ function report(title: string, variant: string, k: number, rows: Row[]): boolean
 }
 
 const WHAT_IF_MEMO = process.argv.includes('--what-if-memo');
-const WHAT_IF_NO_CONVO = process.argv.includes('--what-if-no-convo');
 const QUICK = process.argv.includes('--quick');
 const BEFORE_DIR = process.argv.find((a) => a.startsWith('--before='))?.slice('--before='.length);
 
@@ -584,7 +596,6 @@ async function main(): Promise<void> {
   const variants = [
     { name: 'our bot', prefix: PREFIX, execArgv: [] as string[], env: {} as Record<string, string> },
     ...whatIf(WHAT_IF_MEMO, 'memo', 'memoised parse'),
-    ...whatIf(WHAT_IF_NO_CONVO, 'noconvo', 'Bolt convoStore off'),
     // --before=DIR: our bot as it is in another checkout (e.g. `git archive HEAD` unpacked, with a
     // node_modules link), so before/after figures come from the same run.
     ...(BEFORE_DIR
@@ -612,8 +623,9 @@ async function main(): Promise<void> {
       }),
   ];
   const prof = process.env.BENCH_CPU_PROF;
-  const [bare, ...bots]: Child[] = await Promise.all([
+  const [bare, bareSame, ...bots]: Child[] = await Promise.all([
     forkTs('bench/lib/bare-bolt.ts', { env: slackEnv, afterTsx: profHook }),
+    forkTs('bench/lib/bare-bolt.ts', { env: { ...slackEnv, BARE_RECEIVER: 'ours' }, afterTsx: profHook }),
     // BENCH_CPU_PROF=DIR writes a V8 CPU profile of each bot there (on exit) to see where time goes.
     ...variants.map((v) =>
       forkTs('src/bot.ts', {
@@ -625,8 +637,10 @@ async function main(): Promise<void> {
     ),
   ]);
   const bareT = target('bare', bare!);
+  const bareSameT = target('bare, our receiver', bareSame!);
   const oursT = bots.map((b, k) => target(variants[k]!.name, b, QUEUED));
-  const all = [bareT, ...oursT];
+  const all = [bareT, bareSameT, ...oursT];
+  const stopAll = () => Promise.all([bare!.stop(), bareSame!.stop(), ...bots.map((b) => b.stop())]);
   allTargets = all;
   const sharedResponseUrl = fake.responseUrl({ user: 'U0REQUEST' });
   const slash =
@@ -649,19 +663,26 @@ async function main(): Promise<void> {
   queuedAnswers = 0;
 
   const slashRows: Row[] = [];
-  const [sb, ...so] = await sequential(all, runE2e, SEQUENTIAL, 'run, 1 at a time');
-  slashRows.push({ load: `1 at a time (${SEQUENTIAL})`, bare: sb!, ours: so, absP99: 10 });
-  const [bb, ...bo] = await bursts(all, runE2e, BURSTS, `run, burst ${BURST}`);
-  slashRows.push({ load: `burst ${BURST} at once x${BURSTS}`, bare: bb!, ours: bo });
-  const [sustBare, ...sustOurs] = await sustained(all, runE2e, SUSTAINED_S, {
+  const [sb, sbs, ...so] = await sequential(all, runE2e, SEQUENTIAL, 'run, 1 at a time');
+  slashRows.push({ load: `1 at a time (${SEQUENTIAL})`, bare: sb!, bareSame: sbs!, ours: so, absP99: 10 });
+  const [bb, bbs, ...bo] = await bursts(all, runE2e, BURSTS, `run, burst ${BURST}`);
+  slashRows.push({ load: `burst ${BURST} at once x${BURSTS}`, bare: bb!, bareSame: bbs!, ours: bo });
+  const [sustBare, sustBareSame, ...sustOurs] = await sustained(all, runE2e, SUSTAINED_S, {
     cpuLabel: 'run, 50 conns',
     profileLabel: 'run-50conns',
   });
-  slashRows.push({ load: `50 conns ${SUSTAINED_S} s`, bare: sustBare!, ours: sustOurs });
+  slashRows.push({
+    load: `50 conns ${SUSTAINED_S} s`,
+    bare: sustBare!,
+    bareSame: sustBareSame!,
+    ours: sustOurs,
+  });
   if (QUICK) {
     // --quick: only the `run` loads above (to compare variants quickly).
-    for (const [k, v] of variants.entries())
+    for (const [k, v] of variants.entries()) {
       report('/deploy-check run e2e (4-item checklist)', v.name, k, slashRows);
+      report('/deploy-check run e2e (4-item checklist)', v.name, k, slashRows, 'bareSame');
+    }
     printCpu();
     console.log(
       `load average at the end: ${os
@@ -669,16 +690,23 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' ')}`,
     );
-    await Promise.all([bare!.stop(), ...bots.map((b) => b.stop())]);
+    await stopAll();
     return;
   }
   // The shipped 90-item checklist: its YAML is parsed and validated on every `run` before the ack.
   const CV_SEQ = 40;
   const CV_S = Math.min(4, SUSTAINED_S);
-  const [cb, ...co] = await sequential(all, runClientsvia, CV_SEQ);
-  const clientsviaRows: Row[] = [{ load: `1 at a time (${CV_SEQ})`, bare: cb!, ours: co, absP99: 10 }];
+  const [cb, cbs, ...co] = await sequential(all, runClientsvia, CV_SEQ);
+  const clientsviaRows: Row[] = [
+    { load: `1 at a time (${CV_SEQ})`, bare: cb!, bareSame: cbs!, ours: co, absP99: 10 },
+  ];
   const sustC = await sustained(oursT, runClientsvia, CV_S);
-  clientsviaRows.push({ load: `50 conns ${CV_S} s (bare: e2e figures)`, bare: sustBare!, ours: sustC });
+  clientsviaRows.push({
+    load: `50 conns ${CV_S} s (bare: e2e figures)`,
+    bare: sustBare!,
+    bareSame: sustBareSame!,
+    ours: sustC,
+  });
 
   // Every answered run request enqueued exactly one job (unique trigger ids → unique run ids).
   const answered = queuedAnswers + [...sustOurs, ...sustC].reduce((n, f) => n + f.n, 0);
@@ -734,15 +762,15 @@ async function main(): Promise<void> {
   await sequential(clickTargets, click, 50);
   const clickRows: Row[] = [];
   const CLICK_SEQ = 300;
-  const [kb, ...ko] = await sequential(clickTargets, click, CLICK_SEQ, 'click, 1 at a time');
-  clickRows.push({ load: `1 at a time (${CLICK_SEQ})`, bare: kb!, ours: ko, absP99: 10 });
-  const [kbb, ...kbo] = await bursts(clickTargets, click, 3, `click, burst ${BURST}`);
-  clickRows.push({ load: `burst ${BURST} at once x3`, bare: kbb!, ours: kbo });
-  const [kSb, ...kSo] = await sustained(clickTargets, click, CLICK_SUSTAINED_S, {
+  const [kb, kbs, ...ko] = await sequential(clickTargets, click, CLICK_SEQ, 'click, 1 at a time');
+  clickRows.push({ load: `1 at a time (${CLICK_SEQ})`, bare: kb!, bareSame: kbs!, ours: ko, absP99: 10 });
+  const [kbb, kbbs, ...kbo] = await bursts(clickTargets, click, 3, `click, burst ${BURST}`);
+  clickRows.push({ load: `burst ${BURST} at once x3`, bare: kbb!, bareSame: kbbs!, ours: kbo });
+  const [kSb, kSbs, ...kSo] = await sustained(clickTargets, click, CLICK_SUSTAINED_S, {
     cpuLabel: 'click, 50 conns',
     profileLabel: 'click-50conns',
   });
-  clickRows.push({ load: `50 conns ${CLICK_SUSTAINED_S} s`, bare: kSb!, ours: kSo });
+  clickRows.push({ load: `50 conns ${CLICK_SUSTAINED_S} s`, bare: kSb!, bareSame: kSbs!, ours: kSo });
   const ticks = await store.ticks.countDocuments({ runId });
 
   const met: string[] = [];
@@ -751,6 +779,11 @@ async function main(): Promise<void> {
     const b = report('/deploy-check run clientsvia (90-item shipped checklist)', v.name, k, clientsviaRows);
     const c = report('button click dc_tick (block_actions)', v.name, k, clickRows);
     met.push(`${v.name}: run e2e ${verdict(a)}, run clientsvia ${verdict(b)}, click ${verdict(c)}`);
+    const a2 = report('/deploy-check run e2e (4-item checklist)', v.name, k, slashRows, 'bareSame');
+    const c2 = report('button click dc_tick (block_actions)', v.name, k, clickRows, 'bareSame');
+    met.push(
+      `${v.name} vs bare Bolt on our receiver (not the goal): run e2e ${verdict(a2)}, click ${verdict(c2)}`,
+    );
   }
   printCpu();
   console.log(
@@ -771,7 +804,7 @@ async function main(): Promise<void> {
     await q.close();
   }
   for (const t of all) await Promise.all([t.seq.close(), t.burst.close()]);
-  await Promise.all([bare!.stop(), ...bots.map((b) => b.stop())]);
+  await stopAll();
 }
 
 runMain(main);

@@ -1,26 +1,23 @@
 /**
- * The reference for bench/ack-path.ts: a bare Bolt 5 app with the same HTTPReceiver and the same
- * Web API fake as our bot, whose `/deploy-check` command and `dc_tick` button only ack.
+ * The reference for bench/ack-path.ts: a bare Bolt 5 app with the same Web API fake as our bot,
+ * whose `/deploy-check` command and `dc_tick` button only ack. On Bolt's stock HTTPReceiver, or
+ * with BARE_RECEIVER=ours on our receiver (src/slack/receiver.ts: our signature check, sized acks).
  * Run as a child process (forked by the benchmark); reports `{ ready, port }` over IPC.
  */
-import { App, HTTPReceiver, type Logger, LogLevel } from '@slack/bolt';
-
-const silent: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  setLevel: () => undefined,
-  getLevel: () => LogLevel.ERROR,
-  setName: () => undefined,
-};
+import { App, HTTPReceiver } from '@slack/bolt';
+import { pino } from 'pino';
+import { SignedHTTPReceiver } from '../../src/slack/receiver.js';
+import { silentSlackLogger } from '../../test/helpers/slack-fake.js';
 
 const signingSecret = process.env.SLACK_SIGNING_SECRET!;
-const receiver = new HTTPReceiver({ signingSecret, logger: silent });
+const receiver =
+  process.env.BARE_RECEIVER === 'ours'
+    ? new SignedHTTPReceiver({ signingSecret, logger: silentSlackLogger, log: pino({ level: 'silent' }) })
+    : new HTTPReceiver({ signingSecret, logger: silentSlackLogger });
 const app = new App({
   token: process.env.SLACK_BOT_TOKEN!,
   receiver,
-  logger: silent,
+  logger: silentSlackLogger,
   clientOptions: { slackApiUrl: process.env.SLACK_API_URL! },
 });
 app.command('/deploy-check', async ({ ack }) => {

@@ -2,8 +2,6 @@
 // swaps a src module for a bench/lib stand-in that shows what a recommended fix would buy.
 //   memo    — src/checklist/load → memo-checklist.ts (parsed checklists memoised)
 //   dispatcher — src/net/guard   → guard-shared.ts (one keep-alive dispatcher per process, not per run)
-//   noconvo — '@slack/bolt' as src/slack/app.ts imports it → bolt-no-convo.ts (Bolt's conversation
-//             store off: `new App({ …, convoStore: false })`)
 // Used only by the benchmarks' what-if figures; the product never loads these.
 import { registerHooks } from 'node:module';
 
@@ -11,22 +9,7 @@ const SWAPS = {
   memo: ['../../src/checklist/load.ts', './memo-checklist.ts'],
   dispatcher: ['../../src/net/guard.ts', './guard-shared.ts'],
 };
-/** Bare specifiers swapped only where the named module imports them. */
-const PACKAGE_SWAPS = {
-  noconvo: ['@slack/bolt', '../../src/slack/app.ts', './bolt-no-convo.ts'],
-};
 const wanted = (process.env.BENCH_WHATIF ?? '').split(',').filter((w) => w in SWAPS);
-const packageTable = (process.env.BENCH_WHATIF ?? '')
-  .split(',')
-  .filter((w) => w in PACKAGE_SWAPS)
-  .map((w) => {
-    const [specifier, importer, standIn] = PACKAGE_SWAPS[w];
-    return {
-      specifier,
-      importer: new URL(importer, import.meta.url).href,
-      standIn: new URL(standIn, import.meta.url).href,
-    };
-  });
 const table = wanted.map((w) => {
   const [real, standIn] = SWAPS[w];
   return { real: new URL(real, import.meta.url).href, standIn: new URL(standIn, import.meta.url).href };
@@ -34,8 +17,6 @@ const table = wanted.map((w) => {
 
 registerHooks({
   resolve(specifier, context, next) {
-    const pkg = packageTable.find((p) => p.specifier === specifier && p.importer === context.parentURL);
-    if (pkg) return { url: pkg.standIn, shortCircuit: true };
     if (context.parentURL && specifier.startsWith('.')) {
       const url = new URL(specifier.replace(/\.js$/, '.ts'), context.parentURL).href;
       const swap = table.find((s) => s.real === url && context.parentURL !== s.standIn);

@@ -1,4 +1,4 @@
-import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, type Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import type { InstallationStore } from '@slack/oauth';
 import type { Logger } from 'pino';
 import { register as registerActions } from '../../commands/actions.js';
@@ -7,6 +7,7 @@ import type { BotDeps } from '../../commands/deps.js';
 import { registerPostDeployActions } from '../../commands/post-deploy.js';
 import { registerRollbackActions } from '../../commands/rollback.js';
 import type { OpsRoute } from '../http/routes.js';
+import { SignedHTTPReceiver } from './receiver.js';
 
 export const SCOPES = [
   'commands',
@@ -37,7 +38,7 @@ export function boltLogger(log: Logger): BoltLogger {
 export interface BotApp {
   app: App;
   /** The HTTP receiver in production mode (absent in Socket Mode). */
-  receiver?: HTTPReceiver;
+  receiver?: SignedHTTPReceiver;
 }
 
 /** The Bolt app: HTTP receiver in production, Socket Mode for local development; every listener registered here. */
@@ -58,16 +59,19 @@ export function createBotApp(
         ...(opts.installationStore ? { installationStore: opts.installationStore } : {}),
         installerOptions: { directInstall: true },
       };
+  // Bolt's default conversation store keeps state in this process's memory (which a second bot
+  // process would not see) and, on every request, builds an Error for the conversation it never
+  // held: a sixth of the ack path's CPU. The bot keeps its state in MongoDB and Redis.
+  const common = { logger, clientOptions, convoStore: false as const };
   let app: App;
-  let receiver: HTTPReceiver | undefined;
+  let receiver: SignedHTTPReceiver | undefined;
   if (config.SLACK_SOCKET_MODE) {
     app = new App({
       ...auth,
       signingSecret: config.SLACK_SIGNING_SECRET!,
       appToken: config.SLACK_APP_TOKEN!,
       socketMode: true,
-      logger,
-      clientOptions,
+      ...common,
       // The socket-mode client calls apps.connections.open with installerOptions.clientOptions, so
       // SLACK_API_URL reaches it from here. A copy: that client writes its own retryConfig (100
       // retries) into the object, and Bolt would hand the shared one on to every listener's client.
@@ -77,8 +81,9 @@ export function createBotApp(
       },
     });
   } else {
-    receiver = new HTTPReceiver({
+    receiver = new SignedHTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET!,
+      log: deps.log,
       logger,
       customRoutes: opts.routes,
       ...('clientId' in auth
@@ -92,7 +97,7 @@ export function createBotApp(
           }
         : {}),
     });
-    app = new App({ ...auth, receiver, logger, clientOptions });
+    app = new App({ ...auth, receiver, ...common });
   }
   registerCommand(app, deps);
   registerActions(app, deps);

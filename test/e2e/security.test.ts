@@ -1,9 +1,9 @@
 /**
  * Security, end to end on the offline harness (real bot and worker processes, Redis, the
  * MongoDB-compatible server, the Slack fake, requests signed as Slack signs them):
- *   - forged, stale and malformed signatures: 100% refused with 401, nothing stored, enqueued or
- *     posted; a replayed request (same body, signature and timestamp — Bolt accepts it within its
- *     5-minute window) starts no second run, because the run id derives from the trigger id;
+ *   - forged, stale, future-dated and malformed signatures: 100% refused with 401, nothing stored,
+ *     enqueued or posted; a replayed request (same body, signature and timestamp — accepted within
+ *     Slack's 5-minute window) starts no second run, because the run id derives from the trigger id;
  *   - workspace isolation: workspace A can neither see nor act on workspace B's runs;
  *   - secrets given to the worker as DC_SECRET_* never appear in Slack, logs (at debug level),
  *     MongoDB, Redis job data or reports, even when the target reflects them back;
@@ -285,6 +285,10 @@ describe.skipIf(skip)('security: signatures, tenancy, secrets, address policy an
         () => sendSigned(h.botUrl, fresh(), { secret: SIGNING_SECRET, timestamp: now - 86_400 }),
       ],
       ['timestamp 0', () => sendSigned(h.botUrl, fresh(), { secret: SIGNING_SECRET, timestamp: 0 })],
+      [
+        'signed 10 min in the future',
+        () => sendSigned(h.botUrl, fresh(), { secret: SIGNING_SECRET, timestamp: now + 600 }),
+      ],
       [
         'signed for another body (text changed)',
         () => {
