@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction, RespondFn, ViewSubmitAction } from '@slack/bolt';
+import type { BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { ModalView } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
@@ -6,6 +6,7 @@ import { requireView } from '../jobs/view.js';
 import { type Actor, gatesOf, mayApprove, mayTick } from '../src/approvals/policy.js';
 import type { Checklist } from '../src/checklist/model.js';
 import { DeployCheckError, ErrorCode, isCoded } from '../src/errors.js';
+import type { Interactions } from '../src/slack/interactions.js';
 import { ACTIONS, decodeValue, VIEWS } from '../src/slack/render/actions.js';
 import { rejectModal, renderNotice, tickNoteModal } from '../src/slack/render/run.js';
 import { nextRound, type RunView } from '../src/state/run-view.js';
@@ -69,7 +70,7 @@ interface ButtonArgs {
 }
 
 /** Button clicks and modal submissions in a run's thread: ack, check, record one fact, enqueue a re-render. */
-export function register(app: App, deps: BotDeps): void {
+export function register(on: Interactions, deps: BotDeps): void {
   const guarded =
     (fn: (args: { body: BlockAction; action: ButtonAction; a: Acting }) => Promise<void>) =>
     async ({ body, action, ack, respond, client }: ButtonArgs) => {
@@ -99,7 +100,7 @@ export function register(app: App, deps: BotDeps): void {
       }
     };
 
-  app.action<BlockAction<ButtonAction>>(
+  on.button(
     ACTIONS.tick,
     guarded(async ({ action, a }) => {
       const [runId, key] = argsOf(action.value);
@@ -107,7 +108,7 @@ export function register(app: App, deps: BotDeps): void {
     }) as never,
   );
 
-  app.action<BlockAction<ButtonAction>>(
+  on.button(
     ACTIONS.tickNote,
     opensModal((value) => {
       const [runId, key] = argsOf(value);
@@ -115,7 +116,7 @@ export function register(app: App, deps: BotDeps): void {
     }) as never,
   );
 
-  app.view<ViewSubmitAction>(VIEWS.tickNote, async ({ ack, body, view, client }) => {
+  on.view(VIEWS.tickNote, async ({ ack, body, view, client }) => {
     await ack();
     const note = view.state.values.note?.note?.value ?? undefined;
     const tell = (t: string) => dm(client, body.user.id, t);
@@ -126,7 +127,7 @@ export function register(app: App, deps: BotDeps): void {
     })().catch((err: unknown) => tell(userMessage(err)));
   });
 
-  app.action<BlockAction<ButtonAction>>(
+  on.button(
     ACTIONS.approve,
     guarded(async ({ action, a }) => {
       const [runId, gate] = argsOf(action.value);
@@ -134,7 +135,7 @@ export function register(app: App, deps: BotDeps): void {
     }) as never,
   );
 
-  app.action<BlockAction<ButtonAction>>(
+  on.button(
     ACTIONS.reject,
     opensModal((value) => {
       const [runId, gate] = argsOf(value);
@@ -142,7 +143,7 @@ export function register(app: App, deps: BotDeps): void {
     }) as never,
   );
 
-  app.view<ViewSubmitAction>(VIEWS.reject, async ({ ack, body, view, client }) => {
+  on.view(VIEWS.reject, async ({ ack, body, view, client }) => {
     const reason = view.state.values.reason?.reason?.value?.trim() ?? '';
     if (!reason) {
       await ack({ response_action: 'errors', errors: { reason: 'Say why the release is rejected.' } });
@@ -157,7 +158,7 @@ export function register(app: App, deps: BotDeps): void {
     })().catch((err: unknown) => tell(userMessage(err)));
   });
 
-  app.action<BlockAction<ButtonAction>>(
+  on.button(
     ACTIONS.rerun,
     guarded(async ({ action, a }) => {
       const [runId, phase] = argsOf(action.value);

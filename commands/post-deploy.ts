@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction, ViewSubmitAction } from '@slack/bolt';
+import type { ButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { monitorJobId, offsetsFor } from '../jobs/monitor-processor.js';
 import { assertQueueReachable, enqueueThreadSync, onQueues } from '../jobs/queues.js';
@@ -8,6 +8,7 @@ import type { Checklist } from '../src/checklist/model.js';
 import { DeployCheckError, ErrorCode, isCoded } from '../src/errors.js';
 import { buildEvidence, renderEvidenceMarkdown } from '../src/report/evidence.js';
 import type { Command } from '../src/slack/command-text.js';
+import type { Interactions } from '../src/slack/interactions.js';
 import { ACTIONS, decodeValue, VIEWS } from '../src/slack/render/actions.js';
 import { renderNotice, WAIVER_EXPIRIES, waiveModal } from '../src/slack/render/run.js';
 import type { Tenant } from '../src/store/run-store.js';
@@ -141,8 +142,8 @@ async function reportText(w: Who, runId: string): Promise<string> {
   return `${md.length > limit ? `${md.slice(0, limit)}\n… (truncated; the full report: \`deploy-check report ${runId}\` from a terminal with MONGODB_URI)` : md}`;
 }
 
-export function registerPostDeployActions(app: App, deps: BotDeps): void {
-  app.action<BlockAction<ButtonAction>>(ACTIONS.deployed, async ({ ack, body, action, respond, client }) => {
+export function registerPostDeployActions(on: Interactions, deps: BotDeps): void {
+  on.button(ACTIONS.deployed, async ({ ack, body, action, respond, client }) => {
     await ack();
     const [runId] = decodeValue((action as ButtonAction).value ?? '');
     const w: Who = { tenant: tenantOf(body), userId: body.user.id, client, deps };
@@ -155,7 +156,7 @@ export function registerPostDeployActions(app: App, deps: BotDeps): void {
     );
   });
 
-  app.action<BlockAction<ButtonAction>>(ACTIONS.waive, async ({ ack, body, action, client, respond }) => {
+  on.button(ACTIONS.waive, async ({ ack, body, action, client, respond }) => {
     // Always ack, and tell the clicker why no modal opened (a stale value, an expired trigger):
     // an exception before the ack left Slack without one (found by fuzzing).
     try {
@@ -173,7 +174,7 @@ export function registerPostDeployActions(app: App, deps: BotDeps): void {
     }
   });
 
-  app.view<ViewSubmitAction>(VIEWS.waive, async ({ ack, body, view, client }) => {
+  on.view(VIEWS.waive, async ({ ack, body, view, client }) => {
     const reason = view.state.values.reason?.reason?.value?.trim() ?? '';
     const chosen = Number(view.state.values.expiry?.expiry?.selected_option?.value ?? Number.NaN);
     if (!reason) {

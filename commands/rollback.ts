@@ -1,4 +1,4 @@
-import type { App, BlockAction, ButtonAction, RespondFn, ViewSubmitAction } from '@slack/bolt';
+import type { BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { RollbackJob } from '../jobs/contracts.js';
 import { onQueues } from '../jobs/queues.js';
@@ -13,6 +13,7 @@ import { requireRollbackView } from '../src/rollback/playbook.js';
 import { resolveRollbackTarget, withRunVars } from '../src/rollback/targets.js';
 import type { RollbackView } from '../src/rollback/view.js';
 import type { Command } from '../src/slack/command-text.js';
+import type { Interactions } from '../src/slack/interactions.js';
 import { ACTIONS, decodeValue, encodeValue } from '../src/slack/render/actions.js';
 import type { SlackMessage } from '../src/slack/render/blocks.js';
 import {
@@ -479,7 +480,7 @@ function stepArgs(value: string | undefined): { rollbackId: string; stepId: stri
 }
 
 /** Buttons and modals of the rollback: the confirmation, Retry / Skip / Abort, manual steps' Done, and "Start rollback". */
-export function registerRollbackActions(app: App, deps: BotDeps): void {
+export function registerRollbackActions(on: Interactions, deps: BotDeps): void {
   type Args = {
     body: BlockAction;
     action: ButtonAction;
@@ -506,7 +507,7 @@ export function registerRollbackActions(app: App, deps: BotDeps): void {
   };
 
   for (const decision of ['retry', 'confirm'] as const) {
-    app.action<BlockAction<ButtonAction>>(
+    on.button(
       ROLLBACK_ACTIONS[decision],
       guarded(async (a, action) => {
         const s = stepArgs(action.value);
@@ -515,7 +516,7 @@ export function registerRollbackActions(app: App, deps: BotDeps): void {
     );
   }
 
-  app.action<BlockAction<ButtonAction>>(
+  on.button(
     ROLLBACK_ACTIONS.abort,
     guarded(async (a, action) => {
       const [rollbackId] = decodeValue(action.value ?? '');
@@ -524,7 +525,7 @@ export function registerRollbackActions(app: App, deps: BotDeps): void {
   );
 
   // Skip asks for a reason in a modal: the trigger id must be used first, then ack.
-  app.action<BlockAction<ButtonAction>>(ROLLBACK_ACTIONS.skip, async ({ body, action, ack, client }) => {
+  on.button(ROLLBACK_ACTIONS.skip, async ({ body, action, ack, client }) => {
     const s = stepArgs((action as ButtonAction).value);
     try {
       await client.views.open({
@@ -536,7 +537,7 @@ export function registerRollbackActions(app: App, deps: BotDeps): void {
     }
   });
 
-  app.view<ViewSubmitAction>(ROLLBACK_VIEWS.skip, async ({ ack, body, view, client }) => {
+  on.view(ROLLBACK_VIEWS.skip, async ({ ack, body, view, client }) => {
     const reason = view.state.values[SKIP_REASON.block]?.[SKIP_REASON.action]?.value?.trim() ?? '';
     if (!reason) {
       await ack({
@@ -566,7 +567,7 @@ export function registerRollbackActions(app: App, deps: BotDeps): void {
     }
   });
 
-  app.view<ViewSubmitAction>(ROLLBACK_VIEWS.confirm, async ({ ack, body, view, client }) => {
+  on.view(ROLLBACK_VIEWS.confirm, async ({ ack, body, view, client }) => {
     const [name = '', runId = '', channel = '', digest = ''] = decodeValue(view.private_metadata);
     const tenant = tenantOf(body);
     const w: Who = { deps, client, tenant, userId: body.user.id };
@@ -633,7 +634,7 @@ export function registerRollbackActions(app: App, deps: BotDeps): void {
   });
 
   // "Start rollback" offered by a monitor's breach message (value: the run id).
-  app.action<BlockAction<ButtonAction>>(ACTIONS.rollback, async ({ body, action, ack, respond, client }) => {
+  on.button(ACTIONS.rollback, async ({ body, action, ack, respond, client }) => {
     let acked = false;
     const tell = teller(respond);
     try {

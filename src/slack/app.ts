@@ -7,6 +7,7 @@ import type { BotDeps } from '../../commands/deps.js';
 import { registerPostDeployActions } from '../../commands/post-deploy.js';
 import { registerRollbackActions } from '../../commands/rollback.js';
 import type { OpsRoute } from '../http/routes.js';
+import { Interactions } from './interactions.js';
 import { SignedHTTPReceiver } from './receiver.js';
 
 export const SCOPES = [
@@ -37,6 +38,8 @@ export function boltLogger(log: Logger): BoltLogger {
 
 export interface BotApp {
   app: App;
+  /** The action ids and view callback ids the app answers. */
+  interactions: { actions: string[]; views: string[] };
   /** The HTTP receiver in production mode (absent in Socket Mode). */
   receiver?: SignedHTTPReceiver;
 }
@@ -100,14 +103,16 @@ export function createBotApp(
     app = new App({ ...auth, receiver, ...common });
   }
   registerCommand(app, deps);
-  registerActions(app, deps);
-  registerRollbackActions(app, deps);
-  registerPostDeployActions(app, deps);
+  const interactions = new Interactions();
+  registerActions(interactions, deps);
+  registerRollbackActions(interactions, deps);
+  registerPostDeployActions(interactions, deps);
+  interactions.mount(app);
   app.error(async (err) => {
     deps.log.error(
       { code: (err as { code?: string }).code, err: err.message },
       'unhandled error in a listener',
     );
   });
-  return { app, ...(receiver ? { receiver } : {}) };
+  return { app, interactions: interactions.ids(), ...(receiver ? { receiver } : {}) };
 }

@@ -264,6 +264,7 @@ describe('manifest.yml against the Bolt app (token mode)', () => {
   const manifest = readManifest();
   let slack: SlackFake;
   let registered: Registrations;
+  let answered: BotApp['interactions'];
   let server: { origin: string; stop: () => Promise<void> };
   let contract: { actions: string[]; views: string[] };
 
@@ -275,6 +276,7 @@ describe('manifest.yml against the Bolt app (token mode)', () => {
       createBotApp(deps, { routes: opsRoutes({}, deps.metrics.registry) }),
     );
     registered = built.registered;
+    answered = built.result.interactions;
     server = await listen(built.result);
   });
 
@@ -291,11 +293,13 @@ describe('manifest.yml against the Bolt app (token mode)', () => {
 
   it('has a handler for every action id and modal of the render contract, and no others', () => {
     expect(contract.actions).toContain('dc_approve');
-    expect(sorted(registered.action)).toEqual(contract.actions);
-    expect(sorted(registered.view)).toEqual(contract.views);
+    expect(sorted(answered.actions)).toEqual(contract.actions);
+    expect(sorted(answered.views)).toEqual(contract.views);
+    // All of them reach Bolt as one action listener and one view listener (src/slack/interactions.ts).
+    expect([registered.action.length, registered.view.length]).toEqual([1, 1]);
     // Interactivity must be on exactly when something interactive is handled.
     expect(manifest.settings.interactivity.is_enabled).toBe(
-      registered.action.length + registered.view.length > 0,
+      answered.actions.length + answered.views.length > 0,
     );
   });
 
@@ -355,13 +359,25 @@ describe('manifest.yml against the Bolt app (token mode)', () => {
     expect(Object.fromEntries(statuses)).toEqual(Object.fromEntries(ids.map((id) => [id, 200])));
   });
 
-  it('does not acknowledge a command it does not handle (the control for the checks above)', async () => {
-    const res = await sendSigned(
-      `${server.origin}${EVENTS_PATH}`,
-      slashCommandBody({ command: '/not-in-the-manifest', text: 'help' }),
-      { secret: SECRET },
+  it('does not acknowledge a command or an action id it does not handle (the control for the checks above)', async () => {
+    const url = `${server.origin}${EVENTS_PATH}`;
+    const click = (actionId: string) =>
+      interactionBody(
+        blockActionsPayload({
+          action: { action_id: actionId, value: encodeValue(['r-manifest1', 'smoke/ping']) },
+          message: { ts: '1700000000.000100' },
+          response_url: slack.responseUrl(),
+        }),
+      );
+    const statuses = await Promise.all(
+      [
+        slashCommandBody({ command: '/not-in-the-manifest', text: 'help' }),
+        click('dc_approveX'),
+        click('dc_approv'),
+        click('xdc_approve'),
+      ].map(async (body) => (await sendSigned(url, body, { secret: SECRET })).status),
     );
-    expect(res.status).toBe(404);
+    expect(statuses).toEqual([404, 404, 404, 404]);
   });
 
   it('serves the operations routes on the same port (the Dockerfile and compose healthchecks)', async () => {
