@@ -1,8 +1,8 @@
 import type { App } from '@slack/bolt';
-import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
+import { enqueueRun, enqueueThreadSync, queueKnownDown, queueUnavailable } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
 import { mayManage } from '../src/approvals/policy.js';
-import { listChecklistNames, type loadChecklistFile, resolveChecklistRef } from '../src/checklist/load.js';
+import { checklistFileByName, listChecklistNames, type loadChecklistFile } from '../src/checklist/load.js';
 import { ChecklistError, DeployCheckError, ErrorCode, formatIssue, isCoded } from '../src/errors.js';
 import { deriveRunId } from '../src/run/ids.js';
 import { type Command, parseCommandText } from '../src/slack/command-text.js';
@@ -70,7 +70,7 @@ async function startRun(cmd: Extract<Command, { kind: 'run' }>, ctx: Ctx): Promi
   const { deps, command } = ctx;
   let checklist: ReturnType<typeof loadChecklistFile>;
   try {
-    checklist = deps.store.parsed.load(resolveChecklistRef(cmd.checklist, deps.checklistsDir), cmd.vars);
+    checklist = deps.store.parsed.load(checklistFileByName(cmd.checklist, deps.checklistsDir), cmd.vars);
   } catch (err) {
     if (err instanceof ChecklistError) {
       return ctx.ack(
@@ -92,6 +92,9 @@ async function startRun(cmd: Extract<Command, { kind: 'run' }>, ctx: Ctx): Promi
       ),
     );
   }
+  // With Redis known to be down, the ack itself says so (not "Queued", then a second message).
+  if (queueKnownDown(deps.queues))
+    return ctx.ack(ephemeral({ text: userMessage(queueUnavailable(new Error('Redis is not connected'))) }));
   // The request's trigger id makes the run id: a redelivered request maps to the same job, which BullMQ ignores.
   const runId = deriveRunId({
     checklist: checklist.spec.name,

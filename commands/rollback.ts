@@ -151,7 +151,11 @@ async function prepare(
   w: Who,
   req: { target: string; runId?: string; checkLock: boolean; vars?: Record<string, string> },
 ): Promise<{ ok: true; p: Prepared } | { ok: false; message: SlackMessage }> {
-  const { name, checklist: base } = resolveRollbackTarget(req.target, w.deps.checklistsDir);
+  const { name, checklist: base } = resolveRollbackTarget(
+    req.target,
+    w.deps.checklistsDir,
+    w.deps.store.parsed,
+  );
   const service = base.spec.service;
   if (!(await mayRollback(w, base))) return { ok: false, message: refused(base, name) };
   let targetRun: RunDoc | undefined;
@@ -577,7 +581,9 @@ export function registerRollbackActions(on: Interactions, deps: BotDeps): void {
     if (varsText.trim()) {
       let declared: string[] = [];
       try {
-        declared = Object.keys(resolveRollbackTarget(name, deps.checklistsDir).checklist.spec.vars);
+        declared = Object.keys(
+          resolveRollbackTarget(name, deps.checklistsDir, deps.store.parsed).checklist.spec.vars,
+        );
       } catch {
         declared = [];
       }

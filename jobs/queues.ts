@@ -190,6 +190,12 @@ export function queueUnavailable(err: unknown): DeployCheckError {
   });
 }
 
+/** Redis is known to be unreachable now: the producer connection was made and lost (not: still being made). */
+export function queueKnownDown(queues: Pick<Queues, 'connection'>): boolean {
+  const { status } = queues.connection;
+  return status === 'reconnecting' || status === 'end' || status === 'close';
+}
+
 /** How long an enqueue waits for a producer connection that is still being made (bot start-up). */
 const CONNECT_WAIT_MS = 1500;
 
@@ -201,19 +207,18 @@ const CONNECT_WAIT_MS = 1500;
 export async function assertQueueReachable(queues: Pick<Queues, 'connection'>): Promise<void> {
   const c = queues.connection;
   if (c.status === 'ready') return;
-  const ready =
-    c.status === 'reconnecting' || c.status === 'end' || c.status === 'close'
-      ? false
-      : await new Promise<boolean>((resolve) => {
-          const onReady = () => done(true);
-          const timer = setTimeout(() => done(false), CONNECT_WAIT_MS);
-          const done = (ok: boolean) => {
-            clearTimeout(timer);
-            c.off('ready', onReady);
-            resolve(ok);
-          };
-          c.once('ready', onReady);
-        });
+  const ready = queueKnownDown(queues)
+    ? false
+    : await new Promise<boolean>((resolve) => {
+        const onReady = () => done(true);
+        const timer = setTimeout(() => done(false), CONNECT_WAIT_MS);
+        const done = (ok: boolean) => {
+          clearTimeout(timer);
+          c.off('ready', onReady);
+          resolve(ok);
+        };
+        c.once('ready', onReady);
+      });
   if (!ready) throw queueUnavailable(new Error(`Redis is not connected (${c.status})`));
 }
 

@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { loadChecklistFile, resolveChecklistRef } from '../src/checklist/load.js';
+import { checklistFileByName, loadChecklistFile } from '../src/checklist/load.js';
 import type { Checklist } from '../src/checklist/model.js';
 import { describeError, isCoded } from '../src/errors.js';
 import { runChecklist } from '../src/run/engine.js';
@@ -9,7 +9,7 @@ import type { ThreadWriter } from '../src/slack/thread.js';
 import type { RunDoc, Tenant } from '../src/store/run-store.js';
 import type { RunJob } from './contracts.js';
 import type { WorkerDeps } from './deps.js';
-import { asThreadWriter, syncThread, writerFor } from './sync.js';
+import { asThreadWriter, syncThread, viewToShow, writerFor } from './sync.js';
 import { loadView, requireView } from './view.js';
 
 const CANCEL_POLL_MS = 1000;
@@ -47,9 +47,7 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
     writer.write(
       'parent',
       (await import('../src/slack/render/run.js')).renderParent(
-        firstStart && round === 0
-          ? initial.view
-          : (await requireView(deps.store, tenant, runId, deps.now())).view,
+        firstStart && round === 0 ? initial.view : ((await viewToShow(deps, tenant, runId)) ?? initial.view),
         envOpt(data),
       ),
     ),
@@ -178,7 +176,7 @@ async function onRunEvent(
 
 async function loadForRun(data: RunJob, deps: WorkerDeps): Promise<Checklist> {
   try {
-    return loadChecklistFile(resolveChecklistRef(data.checklist, deps.checklistsDir), data.vars);
+    return loadChecklistFile(checklistFileByName(data.checklist, deps.checklistsDir), data.vars);
   } catch (err) {
     if (!isCoded(err)) throw err;
     // A checklist that does not load will not load on retry either.

@@ -48,20 +48,29 @@ export function syncThread(
   return asThreadWriter(deps, runId, () => syncThreadNow(deps, tenant, runId, opts));
 }
 
+/**
+ * The run's view as the thread must show it: once the gates pass, the approval request is opened
+ * (its `approval-opened` fact starts the expiry clock) before any Approve button is drawn.
+ */
+export async function viewToShow(
+  deps: WorkerDeps,
+  tenant: Tenant,
+  runId: string,
+): Promise<RunView | undefined> {
+  const view = (await loadView(deps.store, tenant, runId, deps.now()))?.view;
+  if (view?.status !== 'awaiting-approval' || view.gates.some((g) => g.expiresAt)) return view;
+  await deps.store.fact(tenant, runId, 'approval-opened');
+  return (await loadView(deps.store, tenant, runId, deps.now()))?.view;
+}
+
 async function syncThreadNow(
   deps: WorkerDeps,
   tenant: Tenant,
   runId: string,
   opts: { phases?: 'all' | string[] },
 ): Promise<RunView | undefined> {
-  let loaded = await loadView(deps.store, tenant, runId, deps.now());
-  if (!loaded) return undefined;
-  let { view } = loaded;
-  if (view.status === 'awaiting-approval' && !view.gates.some((g) => g.expiresAt)) {
-    await deps.store.fact(tenant, runId, 'approval-opened');
-    loaded = await loadView(deps.store, tenant, runId, deps.now());
-    view = loaded!.view;
-  }
+  const view = await viewToShow(deps, tenant, runId);
+  if (!view) return undefined;
   const client = await deps.slack.forTenant(tenant);
   const writer = writerFor(deps, client, tenant, view);
   const parentTs = await writer.write(

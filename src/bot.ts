@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BotDeps } from '../commands/deps.js';
 import { createQueues } from '../jobs/queues.js';
+import { checklistFileByName, listChecklistNames } from './checklist/load.js';
 import { loadConfig } from './config.js';
 import { describeError, isCoded } from './errors.js';
 import { createMetrics } from './http/metrics.js';
@@ -42,6 +43,7 @@ export async function startBot(env: NodeJS.ProcessEnv): Promise<{ port: number; 
     checklistsDir: path.resolve(config.CHECKLISTS_DIR),
     now: () => new Date(),
   };
+  warmChecklists(deps);
   const checks = {
     redis: async () => {
       await queues.connection.ping();
@@ -82,6 +84,25 @@ export async function startBot(env: NodeJS.ProcessEnv): Promise<{ port: number; 
     return stopping;
   };
   return { port, stop };
+}
+
+/**
+ * Parses every checklist once at start: the first `/deploy-check run` of each then does not pay
+ * the parse (tens of ms for a big one) before its ack, and one that does not load is logged now
+ * rather than found at someone's first run.
+ */
+function warmChecklists(deps: BotDeps): void {
+  for (const name of listChecklistNames(deps.checklistsDir)) {
+    try {
+      deps.store.parsed.load(checklistFileByName(name, deps.checklistsDir));
+    } catch (err) {
+      const why = isCoded(err) ? err.message.split('\n')[0] : describeError(err);
+      deps.log.warn(
+        { checklist: name, err: why },
+        'checklist does not load: /deploy-check run will refuse it',
+      );
+    }
+  }
 }
 
 async function main(): Promise<void> {

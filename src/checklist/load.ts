@@ -346,18 +346,26 @@ export function listChecklistNames(dir: string): string[] {
     .sort();
 }
 
-/** A path as given, or a checklist's name looked up in the checklists directory. */
-export function resolveChecklistRef(ref: string, dir: string): string {
-  if (existsSync(ref) && statSync(ref).isFile()) return ref;
-  if (/^[a-z0-9][a-z0-9-]*$/.test(ref)) {
+/**
+ * A checklist's file in the checklists directory, by name only: what the bot and the workers use,
+ * so text typed in Slack never names a file elsewhere on the host.
+ */
+export function checklistFileByName(name: string, dir: string): string {
+  if (/^[a-z0-9][a-z0-9-]*$/.test(name)) {
     for (const ext of ['.yml', '.yaml']) {
-      const candidate = path.join(dir, ref + ext);
+      const candidate = path.join(dir, name + ext);
       if (existsSync(candidate)) return candidate;
     }
   }
   const names = listChecklistNames(dir);
   throw new DeployCheckError(
     ErrorCode.ChecklistNotFound,
-    `no checklist "${ref}"; available: ${names.length ? names.join(', ') : `(none in ${dir})`}`,
+    `no checklist "${name}"; available: ${names.length ? names.join(', ') : `(none in ${dir})`}`,
   );
+}
+
+/** A path as given (the CLI), or a checklist's name looked up in the checklists directory. */
+export function resolveChecklistRef(ref: string, dir: string): string {
+  if (existsSync(ref) && statSync(ref).isFile()) return ref;
+  return checklistFileByName(ref, dir);
 }

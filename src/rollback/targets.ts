@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { listChecklistNames, loadChecklistFile, resolveChecklistRef } from '../checklist/load.js';
+import type { ChecklistCache } from '../checklist/cache.js';
+import { checklistFileByName, listChecklistNames, loadChecklistFile } from '../checklist/load.js';
 import type { Checklist } from '../checklist/model.js';
 import { DeployCheckError, describeError, ErrorCode, isCoded } from '../errors.js';
 
@@ -12,36 +12,18 @@ export interface KnownChecklist {
   error?: string;
 }
 
-/**
- * Parsed checklists by file, kept while the file is unchanged (same mtime and size): a big
- * checklist takes a few hundred ms to parse, and the modal must open within Slack's 3 s.
- */
-const parsed = new Map<string, { stamp: string; known: KnownChecklist }>();
-
-function known(name: string, dir: string): KnownChecklist {
-  const file = resolveChecklistRef(name, dir);
-  let stamp = '';
+function known(name: string, dir: string, cache: ChecklistCache): KnownChecklist {
+  const file = checklistFileByName(name, dir);
   try {
-    const st = statSync(file);
-    stamp = `${st.mtimeMs}:${st.size}`;
-  } catch {
-    stamp = '';
-  }
-  const hit = parsed.get(file);
-  if (hit && stamp && hit.stamp === stamp) return hit.known;
-  let entry: KnownChecklist;
-  try {
-    entry = { name, file, checklist: loadChecklistFile(file) };
+    return { name, file, checklist: cache.load(file) };
   } catch (err) {
-    entry = { name, file, error: isCoded(err) ? err.message.split('\n')[0]! : describeError(err) };
+    return { name, file, error: isCoded(err) ? err.message.split('\n')[0]! : describeError(err) };
   }
-  if (stamp) parsed.set(file, { stamp, known: entry });
-  return entry;
 }
 
 /** Every checklist in the directory, each parsed with its default variables (a broken one keeps its error). */
-export function scanChecklists(dir: string): KnownChecklist[] {
-  return listChecklistNames(dir).map((name) => known(name, dir));
+export function scanChecklists(dir: string, cache: ChecklistCache): KnownChecklist[] {
+  return listChecklistNames(dir).map((name) => known(name, dir, cache));
 }
 
 function knownList(list: readonly KnownChecklist[]): string {
@@ -53,12 +35,17 @@ function knownList(list: readonly KnownChecklist[]): string {
 /**
  * The checklist whose playbook `rollback <target>` runs: a checklist named so, else the one
  * checklist of that service (or the one of its checklists that has a `rollback:` section).
- * Throws a NotFound / Usage error whose message lists what is known.
+ * Throws a NotFound / Usage error whose message lists what is known. Parsed through `cache` (a big
+ * checklist takes a few hundred ms to parse, and the modal must open within Slack's 3 s).
  */
-export function resolveRollbackTarget(target: string, dir: string): { name: string; checklist: Checklist } {
+export function resolveRollbackTarget(
+  target: string,
+  dir: string,
+  cache: ChecklistCache,
+): { name: string; checklist: Checklist } {
   // A file of that name is the common case: parse only that one.
-  const named = listChecklistNames(dir).includes(target) ? known(target, dir) : undefined;
-  const all = named ? [named] : scanChecklists(dir);
+  const named = listChecklistNames(dir).includes(target) ? known(target, dir, cache) : undefined;
+  const all = named ? [named] : scanChecklists(dir, cache);
   const byName = all.find((k) => k.name === target) ?? all.find((k) => k.checklist?.spec.name === target);
   if (byName) {
     if (!byName.checklist)

@@ -1,5 +1,7 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseChecklist } from '../../src/checklist/load.js';
+import { checklistFileByName, parseChecklist, resolveChecklistRef } from '../../src/checklist/load.js';
 import { checklistJsonSchema } from '../../src/checklist/schema.js';
 import { ChecklistError } from '../../src/errors.js';
 
@@ -111,5 +113,16 @@ describe('checklist loading', () => {
     ]) {
       expect(schema).toContain(`"const":"${t}"`);
     }
+  });
+});
+
+describe('checklistFileByName (the bot and workers) vs resolveChecklistRef (the CLI)', () => {
+  it('finds a checklist by name in the directory only, never a path typed in Slack', () => {
+    const dir = path.join(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'), 'checklists');
+    expect(checklistFileByName('clientsvia', dir)).toBe(path.join(dir, 'clientsvia.yml'));
+    for (const ref of ['/etc/hostname', '../checklists/clientsvia', 'package.json', 'clientsvia.yml'])
+      expect(() => checklistFileByName(ref, dir), ref).toThrow(/no checklist .*available: .*clientsvia/);
+    // The CLI takes a path as given.
+    expect(resolveChecklistRef('/etc/hostname', dir)).toBe('/etc/hostname');
   });
 });

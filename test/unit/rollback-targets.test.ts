@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVarsInput } from '../../commands/rollback.js';
+import { ChecklistCache } from '../../src/checklist/cache.js';
 import { resolveRollbackTarget, withRunVars } from '../../src/rollback/targets.js';
 
 const checklist = (name: string, service: string, rollback = true) => `
@@ -18,6 +19,7 @@ ${rollback ? 'rollback:\n  allowed: U0SRE00001\n  steps:\n    - { id: call, type
 
 describe('rollback <service|checklist>: which playbook', () => {
   let dir: string;
+  const cache = new ChecklistCache();
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'dc-rb-targets-'));
     writeFileSync(path.join(dir, 'api.yml'), checklist('api', 'api-svc'));
@@ -30,28 +32,28 @@ describe('rollback <service|checklist>: which playbook', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('finds a checklist by name, or the one playbook of a service', () => {
-    expect(resolveRollbackTarget('web-canary', dir).name).toBe('web-canary');
-    expect(resolveRollbackTarget('api-svc', dir).name).toBe('api');
+    expect(resolveRollbackTarget('web-canary', dir, cache).name).toBe('web-canary');
+    expect(resolveRollbackTarget('api-svc', dir, cache).name).toBe('api');
   });
 
   it('an unknown target lists the known services and checklists', () => {
-    expect(() => resolveRollbackTarget('nope', dir)).toThrow(
+    expect(() => resolveRollbackTarget('nope', dir, cache)).toThrow(
       'no service or checklist "nope" to roll back; services: api-svc, bare-svc, web-svc; checklists: api, api-smoke, bare, broken, web, web-canary',
     );
   });
 
   it('says what is wrong: no playbook, several playbooks, a checklist that does not load', () => {
-    expect(() => resolveRollbackTarget('bare-svc', dir)).toThrow(
+    expect(() => resolveRollbackTarget('bare-svc', dir, cache)).toThrow(
       /checklist "bare" \(service bare-svc\) has no rollback playbook/,
     );
-    expect(() => resolveRollbackTarget('web-svc', dir)).toThrow(
+    expect(() => resolveRollbackTarget('web-svc', dir, cache)).toThrow(
       'service "web-svc" has several checklists with a rollback playbook: web, web-canary; name the checklist instead',
     );
-    expect(() => resolveRollbackTarget('broken', dir)).toThrow(/checklist "broken" does not load/);
+    expect(() => resolveRollbackTarget('broken', dir, cache)).toThrow(/checklist "broken" does not load/);
   });
 
   it("uses the target run's variables that the checklist still declares", () => {
-    const { checklist: base } = resolveRollbackTarget('api', dir);
+    const { checklist: base } = resolveRollbackTarget('api', dir, cache);
     const withVars = withRunVars(base, { base: 'https://api.example.com', gone: 'x' });
     expect(withVars.spec.rollback!.steps[0]).toMatchObject({ url: 'https://api.example.com/revert' });
     expect(base.spec.rollback!.steps[0]).toMatchObject({ url: 'http://127.0.0.1:9/revert' });
