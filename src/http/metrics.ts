@@ -28,6 +28,12 @@ export function createMetrics(queueDepth?: () => Promise<Record<string, number>>
     labelNames: ['subcommand', 'result'] as const,
     registers: [registry],
   });
+  const slackRefused = new Counter({
+    name: 'deploy_check_slack_requests_refused_total',
+    help: 'Requests to the Slack endpoint refused before any listener ran (401), by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
   if (queueDepth) {
     new Gauge({
       name: 'deploy_check_queue_depth',
@@ -44,7 +50,7 @@ export function createMetrics(queueDepth?: () => Promise<Record<string, number>>
       },
     });
   }
-  return { registry, runsTotal, probeSeconds, slackErrors, commandsTotal };
+  return { registry, runsTotal, probeSeconds, slackErrors, commandsTotal, slackRefused };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -87,6 +87,7 @@ export function createBotApp(
     receiver = new SignedHTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET!,
       log: deps.log,
+      onRefused: (reason) => deps.metrics.slackRefused.inc({ reason }),
       logger,
       customRoutes: opts.routes,
       ...('clientId' in auth

@@ -66,10 +66,12 @@ export class SignedHTTPReceiver extends HTTPReceiver {
     options: Omit<HTTPReceiverOptions, 'signatureVerification' | 'endpoints' | 'bodyLimit'> & {
       signingSecret: string;
       log: Logger;
+      /** Told each refusal's reason (the bot counts them in /metrics). */
+      onRefused?: (reason: SignatureRefusal) => void;
       now?: () => number;
     },
   ) {
-    const { log, now = Date.now, ...bolt } = options;
+    const { log, onRefused: count, now = Date.now, ...bolt } = options;
     super({
       ...bolt,
       endpoints: SLACK_EVENTS_PATH,
@@ -77,8 +79,10 @@ export class SignedHTTPReceiver extends HTTPReceiver {
       signatureVerification: false,
     });
     const boltListener = this.requestListener;
-    const onRefused = (reason: SignatureRefusal) =>
+    const onRefused = (reason: SignatureRefusal) => {
       log.warn({ reason }, 'refused a request to the Slack endpoint: its signature does not verify');
+      count?.(reason);
+    };
     this.requestListener = signedOnly(options.signingSecret, boltListener, now, onRefused);
   }
 

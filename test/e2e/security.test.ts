@@ -384,6 +384,19 @@ describe.skipIf(skip)('security: signatures, tenancy, secrets, address policy an
     // Give a wrongly accepted request time to reach the store, a queue or Slack before looking.
     await new Promise((r) => setTimeout(r, 500));
     expect(await snapshot()).toEqual(before);
+    // Operators see them by reason in /metrics.
+    const metrics = await (await fetch(h.botUrl.replace('/slack/events', '/metrics'))).text();
+    const refusedBy = (reason: string) =>
+      Number(
+        new RegExp(`deploy_check_slack_requests_refused_total\\{reason="${reason}"\\} (\\d+)`).exec(
+          metrics,
+        )?.[1] ?? 0,
+      );
+    expect(refusedBy('mismatch')).toBeGreaterThanOrEqual(6);
+    expect(refusedBy('stale_or_future')).toBeGreaterThanOrEqual(6);
+    expect(
+      refusedBy('missing_headers') + refusedBy('bad_timestamp') + refusedBy('unknown_version'),
+    ).toBeGreaterThanOrEqual(5);
   });
 
   it(
