@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App } from '@slack/bolt';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SizedResponse } from '../../src/http/sized-response.js';
@@ -328,6 +329,76 @@ describe('SignedHTTPReceiver through the real Bolt App', () => {
     expect([413, 'ECONNRESET', 'EPIPE']).toContain(chunked.status);
     expect(commands).toEqual([]);
   });
+
+  it('fuzz: 600 mangled requests (headers, bodies, paths, signatures) — none reaches a listener unsigned, the server never falls over', async () => {
+    const good = slashCommandBody({ text: 'run fuzzed' });
+    const ts = nowSeconds();
+    const goodSig = computeSlackSignature(SECRET, good, ts);
+    const header = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom(
+        goodSig,
+        goodSig.toUpperCase(),
+        `${goodSig} `,
+        `v0=${'0'.repeat(64)}`,
+        'v0=',
+        '=',
+        goodSig.slice(0, 10),
+      ),
+    );
+    const stamp = fc.oneof(
+      fc.constant(undefined),
+      fc.constantFrom(String(ts), `${ts}.0`, ` ${ts}`, '-0', '0', '99999999999999', '1e9', 'NaN'),
+      fc.integer({ min: -1e10, max: 1e10 }).map(String),
+    );
+    const body = fc.oneof(
+      fc.constant(good),
+      fc.string({ maxLength: 300 }),
+      fc.constant(good).map((b) => `${b}&text=run+other`),
+      fc.constant(good).map((b) => `ssl_check=1&${b}`),
+      fc.constant(good).map((b) => b.replace('fuzzed', 'fuzzeD')),
+      fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a).toString('latin1')),
+    );
+    const path = fc.constantFrom(
+      '/slack/events',
+      '/slack/./events',
+      '/slack/events?a=b',
+      '/slack/events/',
+      '/SLACK/events',
+      '/slack//events',
+      '/slack/events%00',
+    );
+    const contentType = fc.constantFrom(
+      SLACK_FORM_CONTENT_TYPE,
+      'application/json',
+      `${SLACK_FORM_CONTENT_TYPE}; charset=utf-8`,
+      'text/plain',
+    );
+    const cases = fc.sample(fc.record({ sig: header, stamp, body, path, contentType }), {
+      numRuns: 600,
+      seed: 20261122,
+    });
+    let unsignedThrough = 0;
+    for (const c of cases) {
+      const headers: Record<string, string> = { 'content-type': c.contentType };
+      if (c.sig !== undefined) headers['x-slack-signature'] = c.sig.replace(/[^\x20-\x7e]/g, '');
+      if (c.stamp !== undefined) headers['x-slack-request-timestamp'] = c.stamp;
+      const before = commands.length;
+      const res = await send(port, { path: c.path, headers, body: c.body });
+      const validlySigned =
+        c.body === good &&
+        c.sig === goodSig &&
+        c.stamp === String(ts) &&
+        c.contentType === SLACK_FORM_CONTENT_TYPE;
+      if (commands.length > before && !validlySigned) unsignedThrough += 1;
+      expect([200, 400, 401, 404, 413], JSON.stringify(c)).toContain(res.status);
+    }
+    expect(unsignedThrough).toBe(0);
+    // Still serving after all of it.
+    const res = await send(port, { headers: signed(good), body: good });
+    expect(res.status).toBe(200);
+  }, 60_000);
 
   it('serves custom routes and other paths without a signature', async () => {
     expect((await send(port, { path: '/healthz', method: 'GET' })).body).toBe('ok');
