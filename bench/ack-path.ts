@@ -57,6 +57,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { MongoClient } from 'mongodb';
 import { Pool } from 'undici';
+import { runDoc } from '../jobs/run-processor.js';
 import { loadChecklistFile } from '../src/checklist/load.js';
 import { encodeValue } from '../src/slack/render/actions.js';
 import { RunStore } from '../src/store/run-store.js';
@@ -729,23 +730,20 @@ async function main(): Promise<void> {
   const store = new RunStore(mongo.db(DB));
   const checklist = loadChecklistFile(path.join(dir, 'e2e.yml'));
   const runId = 'r-benchclick1';
-  const now = new Date();
-  await store.createRun({
-    _id: runId,
-    teamId: TEAM,
-    checklist: 'e2e',
-    title: checklist.spec.title ?? 'e2e',
-    service: checklist.spec.service,
-    vars: checklist.vars,
-    digest: checklist.digest,
-    source: checklist.source,
-    file: checklist.file,
-    channel: CHANNEL,
-    requester: 'U0REQUEST',
-    createdAt: now,
-    status: 'running',
-    updatedAt: now,
-  });
+  await store.createRun(
+    runDoc(
+      {
+        runId,
+        tenant: { teamId: TEAM },
+        checklist: 'e2e',
+        vars: checklist.vars,
+        channel: CHANNEL,
+        requester: 'U0REQUEST',
+      },
+      checklist,
+      new Date(),
+    ),
+  );
   const value = encodeValue([runId, 'signoff/backup']);
   const click: BodyMaker = () =>
     interactionBody(

@@ -198,7 +198,8 @@ async function storedChecklist(deps: WorkerDeps, tenant: Tenant, runId: string):
   return { ...loaded.checklist, baseDir: deps.checklistsDir };
 }
 
-function runDoc(data: RunJob, checklist: Checklist, now: Date): RunDoc {
+/** The run document a run job creates (also how tests and benchmarks make a run as a worker would). */
+export function runDoc(data: RunJob, checklist: Checklist, now: Date): RunDoc {
   return {
     _id: data.runId,
     teamId: data.tenant.teamId,
