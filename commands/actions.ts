@@ -3,7 +3,7 @@ import type { ModalView } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import { enqueueRun, enqueueThreadSync } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
-import { type Actor, gatesOf, mayApprove, mayTick } from '../src/approvals/policy.js';
+import { type Actor, gatesOf, mayApprove, mayRun, mayTick, runGroups } from '../src/approvals/policy.js';
 import type { Checklist } from '../src/checklist/model.js';
 import { DeployCheckError, ErrorCode, isCoded } from '../src/errors.js';
 import type { Interactions } from '../src/slack/interactions.js';
@@ -54,6 +54,7 @@ async function actorFor(a: Acting, checklist: Checklist): Promise<Actor> {
     p.items.flatMap((i) => (i.kind === 'manual' ? i.manual.owner : [])),
   );
   for (const o of owners) if ('group' in o) candidates.push(o.group);
+  candidates.push(...runGroups(checklist.spec));
   const groups = candidates.length
     ? await a.deps.groups.groupsOf(a.client, a.tenant.teamId, a.userId, candidates)
     : new Set<string>();
@@ -261,6 +262,12 @@ async function rerun(a: Acting, runId: string, phase: string): Promise<void> {
   const { view, checklist } = await openRun(a, runId);
   if (!checklist.phases.some((p) => p.id === phase))
     throw new DeployCheckError(ErrorCode.NotFound, `no phase ${phase} in run ${runId}`);
+  const allowed = mayRun(await actorFor(a, checklist), checklist.spec);
+  if (!allowed.ok)
+    throw new DeployCheckError(
+      ErrorCode.NotAllowed,
+      `You cannot re-run a phase of this run: ${allowed.rule}.`,
+    );
   if (view.runningPhases.includes(phase))
     throw new DeployCheckError(ErrorCode.Conflict, `phase ${phase} is already running`);
   const round = nextRound(facts);

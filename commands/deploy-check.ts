@@ -1,8 +1,9 @@
 import type { App } from '@slack/bolt';
 import { enqueueRun, enqueueThreadSync, queueKnownDown, queueUnavailable } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
-import { mayManage } from '../src/approvals/policy.js';
+import { type Decision, mayManage, mayRun, runGroups } from '../src/approvals/policy.js';
 import { checklistFileByName, listChecklistNames, type loadChecklistFile } from '../src/checklist/load.js';
+import type { Checklist } from '../src/checklist/model.js';
 import { ChecklistError, DeployCheckError, ErrorCode, formatIssue, isCoded } from '../src/errors.js';
 import { deriveRunId } from '../src/run/ids.js';
 import { type Command, parseCommandText } from '../src/slack/command-text.js';
@@ -92,6 +93,15 @@ async function startRun(cmd: Extract<Command, { kind: 'run' }>, ctx: Ctx): Promi
       ),
     );
   }
+  const allowed = await mayStart(ctx, checklist);
+  if (!allowed.ok)
+    return ctx.ack(
+      ephemeral({
+        text: userMessage(
+          new DeployCheckError(ErrorCode.NotAllowed, `You cannot start *${cmd.checklist}*: ${allowed.rule}.`),
+        ),
+      }),
+    );
   // With Redis known to be down, the ack itself says so (not "Queued", then a second message).
   if (queueKnownDown(deps.queues))
     return ctx.ack(ephemeral({ text: userMessage(queueUnavailable(new Error('Redis is not connected'))) }));
@@ -118,6 +128,28 @@ async function startRun(cmd: Extract<Command, { kind: 'run' }>, ctx: Ctx): Promi
     channel: command.channel_id,
     requester: command.user_id,
   });
+}
+
+/** How long `run` waits for Slack to list a user group before it answers: the ack is due within 3 s. */
+const GROUPS_WAIT_MS = 2000;
+
+/** The checklist's `run.allowed`, checked before the ack (a user group's members asked of Slack, cached). */
+async function mayStart(ctx: Ctx, checklist: Checklist): Promise<Decision> {
+  const { deps, command, tenant } = ctx;
+  const candidates = runGroups(checklist.spec);
+  let groups: Set<string> | undefined = new Set();
+  if (candidates.length) {
+    let timer: NodeJS.Timeout | undefined;
+    groups = await Promise.race([
+      deps.groups.groupsOf(ctx.client, tenant.teamId, command.user_id, candidates),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), GROUPS_WAIT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+  if (!groups)
+    return { ok: false, rule: 'Slack did not list your user groups in time; try again in a moment' };
+  return mayRun({ userId: command.user_id, groups }, checklist.spec);
 }
 
 async function listRuns(ctx: Ctx): Promise<void> {

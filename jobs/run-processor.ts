@@ -47,7 +47,9 @@ export async function processRun(data: RunJob, deps: WorkerDeps, jobSignal?: Abo
     writer.write(
       'parent',
       (await import('../src/slack/render/run.js')).renderParent(
-        firstStart && round === 0 ? initial.view : ((await viewToShow(deps, tenant, runId)) ?? initial.view),
+        firstStart && round === 0
+          ? initial.view
+          : ((await viewToShow(deps, tenant, runId))?.view ?? initial.view),
         envOpt(data),
       ),
     ),

@@ -5,7 +5,7 @@ import type { RunView } from '../src/state/run-view.js';
 import type { RunStatus, Tenant } from '../src/store/run-store.js';
 import type { WorkerDeps } from './deps.js';
 import { withLease } from './thread-lock.js';
-import { loadView } from './view.js';
+import { type LoadedView, loadView } from './view.js';
 
 const CLOSED: ReadonlySet<RunStatus> = new Set([
   'approved',
@@ -56,11 +56,12 @@ export async function viewToShow(
   deps: WorkerDeps,
   tenant: Tenant,
   runId: string,
-): Promise<RunView | undefined> {
-  const view = (await loadView(deps.store, tenant, runId, deps.now()))?.view;
-  if (view?.status !== 'awaiting-approval' || view.gates.some((g) => g.expiresAt)) return view;
+): Promise<LoadedView | undefined> {
+  const loaded = await loadView(deps.store, tenant, runId, deps.now());
+  if (loaded?.view.status !== 'awaiting-approval' || loaded.view.gates.some((g) => g.expiresAt))
+    return loaded;
   await deps.store.fact(tenant, runId, 'approval-opened');
-  return (await loadView(deps.store, tenant, runId, deps.now()))?.view;
+  return loadView(deps.store, tenant, runId, deps.now());
 }
 
 async function syncThreadNow(
@@ -69,8 +70,9 @@ async function syncThreadNow(
   runId: string,
   opts: { phases?: 'all' | string[] },
 ): Promise<RunView | undefined> {
-  const view = await viewToShow(deps, tenant, runId);
-  if (!view) return undefined;
+  const loaded = await viewToShow(deps, tenant, runId);
+  if (!loaded) return undefined;
+  const { view } = loaded;
   const client = await deps.slack.forTenant(tenant);
   const writer = writerFor(deps, client, tenant, view);
   const parentTs = await writer.write(
@@ -100,6 +102,6 @@ async function syncThreadNow(
       { once: 'closed' },
     );
   }
-  await deps.store.setStatus(tenant, runId, view.status, view.outcome);
+  await deps.store.setStatus(tenant, runId, view.status, view.outcome, loaded.version);
   return view;
 }

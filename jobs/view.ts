@@ -8,13 +8,23 @@ export function checklistOf(store: RunStore, run: RunDoc): Checklist {
   return store.parsed.parse(run.source, { file: run.file, vars: run.vars });
 }
 
+export interface LoadedView {
+  view: RunView;
+  checklist: Checklist;
+  /**
+   * How many facts the view was derived from. Facts are only ever added, so of two views of a run
+   * the one with the higher version saw more: the status mirror keeps the newest (setStatus).
+   */
+  version: number;
+}
+
 /** Loads every fact of a run and derives its view. */
 export async function loadView(
   store: RunStore,
   tenant: Tenant,
   runId: string,
   now: Date,
-): Promise<{ view: RunView; checklist: Checklist } | undefined> {
+): Promise<LoadedView | undefined> {
   const run = await store.getRun(tenant, runId);
   if (!run) return undefined;
   const [results, ticks, votes, facts] = await Promise.all([
@@ -24,7 +34,11 @@ export async function loadView(
     store.factsFor(tenant, runId),
   ]);
   const checklist = checklistOf(store, run);
-  return { view: deriveRunView({ run, checklist, results, ticks, votes, facts, now }), checklist };
+  return {
+    view: deriveRunView({ run, checklist, results, ticks, votes, facts, now }),
+    checklist,
+    version: results.size + ticks.size + votes.length + facts.length,
+  };
 }
 
 export async function requireView(
@@ -32,7 +46,7 @@ export async function requireView(
   tenant: Tenant,
   runId: string,
   now: Date,
-): Promise<{ view: RunView; checklist: Checklist }> {
+): Promise<LoadedView> {
   const loaded = await loadView(store, tenant, runId, now);
   if (!loaded) throw new DeployCheckError(ErrorCode.NotFound, `no run ${runId} in this workspace`);
   return loaded;

@@ -446,6 +446,8 @@ const NOTES: Record<string, Record<string, string>> = {
     'roles.<name>.users': 'Slack user ids (U…) holding the role.',
     'roles.<name>.groups': 'Slack user-group ids (S…) whose members hold the role.',
     'roles.<name>.description': 'What the role is for.',
+    run: 'Who may start this checklist with `/deploy-check run` and re-run its phases. Without it, anyone who can use the command in the channel may; the people it leaves out are refused in the answer, naming who may.',
+    'run.allowed': 'Users, user groups or roles (`@name`) allowed to start a run.',
     phases: 'The phases, run in order. See [Phases](#phases).',
     approvals: 'Sign-off gates. See [Approvals](#approvals).',
     monitors: 'Post-deploy checks. See [Monitors](#monitors).',

@@ -94,6 +94,24 @@ export function gatesOf(spec: Pick<ChecklistSpec, 'approvals'>): ApprovalGateSpe
   return Array.isArray(spec.approvals) ? spec.approvals : [spec.approvals];
 }
 
+/**
+ * Who may start a run and re-run its phases: the checklist's `run.allowed` when it sets one, else
+ * anyone who can use the command where it is installed.
+ */
+export function mayRun(actor: Actor, spec: Pick<ChecklistSpec, 'roles' | 'run'>): Decision {
+  const roles = rolesOf(actor, spec.roles);
+  const allowed = spec.run?.allowed;
+  if (!allowed || allowed.some((p) => matchesPrincipal(actor, p, spec.roles))) return { ok: true, roles };
+  return { ok: false, rule: `only ${describePrincipals(allowed)} may start this checklist` };
+}
+
+/** The user groups `mayRun` needs to know the actor's membership of (none when only users are named). */
+export function runGroups(spec: Pick<ChecklistSpec, 'roles' | 'run'>): string[] {
+  return (spec.run?.allowed ?? []).flatMap((p) =>
+    'group' in p ? [p.group] : 'role' in p ? (spec.roles[p.role]?.groups ?? []) : [],
+  );
+}
+
 /** The requester, or anyone who may approve the checklist, may cancel it, mark it deployed or waive an item. */
 export function mayManage(
   actor: Actor,

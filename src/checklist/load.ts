@@ -282,6 +282,8 @@ function normalisePhases(spec: ChecklistSpec, doc: Document, pos: Positions): Ph
       }
     }
   }
+  for (const [i, p] of (spec.run?.allowed ?? []).entries()) checkRole(p, ['run', 'allowed', i]);
+  for (const [i, p] of (spec.rollback?.allowed ?? []).entries()) checkRole(p, ['rollback', 'allowed', i]);
   const itemKeys = new Set(phases.flatMap((p) => p.items.map((i) => i.key)));
   for (const [mi, m] of (spec.monitors?.checks ?? []).entries()) {
     if (!m.item === !m.check)

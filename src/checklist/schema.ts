@@ -251,6 +251,12 @@ const rollbackSpec = z
   })
   .strict();
 
+const runSpec = z
+  .object({
+    allowed: principals,
+  })
+  .strict();
+
 const varSpec = z.union([
   z.union([z.string(), z.number(), z.boolean()]).transform((v) => ({
     default: String(v) as string | undefined,
@@ -308,6 +314,7 @@ export const checklistSpec = z
     concurrency: z.number().int().min(1).max(64).default(4),
     stopOnCriticalFailure: z.boolean().default(true),
     roles: z.record(z.string(), roleSpec).default({}),
+    run: runSpec.optional(),
     phases: z.array(phaseSpec).min(1),
     approvals: z.union([approvalGate, z.array(approvalGate)]).optional(),
     monitors: monitorsSpec.optional(),

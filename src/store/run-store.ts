@@ -39,6 +39,8 @@ export interface RunDoc extends Tenant {
   /** Informational mirror of the derived state, for listing; decisions never read it. */
   status: RunStatus;
   outcome?: RunOutcome;
+  /** How many facts the view behind `status` saw (setStatus keeps the newest). */
+  statusVersion?: number;
   updatedAt: Date;
 }
 
@@ -162,10 +164,30 @@ export class RunStore {
     return this.runs.find(this.scoped<RunDoc>(tenant, {})).sort({ createdAt: -1 }).limit(limit).toArray();
   }
 
-  /** Mirrors the derived status for listings (last writer wins; nothing decides on it). */
-  async setStatus(tenant: Tenant, runId: string, status: RunStatus, outcome?: RunOutcome): Promise<void> {
-    await this.runs.updateOne(this.scoped<RunDoc>(tenant, { _id: runId }), {
-      $set: { status, updatedAt: new Date(), ...(outcome ? { outcome } : {}) },
+  /**
+   * Mirrors the derived status for listings (nothing decides on it). With `version` (how many facts
+   * the view saw: jobs/view.ts), a view derived from fewer facts never overwrites one derived from
+   * more — writes of two thread syncs can reach the server out of order (a writer killed with its
+   * update in flight, its lease passed on).
+   */
+  async setStatus(
+    tenant: Tenant,
+    runId: string,
+    status: RunStatus,
+    outcome?: RunOutcome,
+    version?: number,
+  ): Promise<void> {
+    const newer =
+      version === undefined
+        ? {}
+        : { $or: [{ statusVersion: { $exists: false } }, { statusVersion: { $lte: version } }] };
+    await this.runs.updateOne(this.scoped<RunDoc>(tenant, { _id: runId, ...newer }), {
+      $set: {
+        status,
+        updatedAt: new Date(),
+        ...(outcome ? { outcome } : {}),
+        ...(version === undefined ? {} : { statusVersion: version }),
+      },
     });
   }
 

@@ -111,6 +111,7 @@ describe.skipIf(skip)('security: signatures, tenancy, secrets, address policy an
     targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
     h = await startHarness({
       checklistsDir: fixtures,
+      usergroups: { S0RELEAS1: ['U0GROUPIE'] },
       env: {
         LOG_LEVEL: 'debug',
         DC_SECRET_API_TOKEN: SECRET,
@@ -397,6 +398,41 @@ describe.skipIf(skip)('security: signatures, tenancy, secrets, address policy an
     expect(
       refusedBy('missing_headers') + refusedBy('bad_timestamp') + refusedBy('unknown_version'),
     ).toBeGreaterThanOrEqual(5);
+  });
+
+  it('starts a checklist that names who may run it only for them (a user, a role held through a user group)', async () => {
+    const text = `run security-run baseUrl=${targetUrl}`;
+    const runsBefore = await runsInStore();
+    const jobsBefore = await jobsEnqueued();
+    const refused = await h.slash('U0STRANGER', text);
+    expect(refused.status).toBe(200);
+    expect(refused.text).toContain(
+      'You cannot start *security-run*: only <@U0RUNNER1>, role releaser may start this checklist',
+    );
+    expect(refused.text).not.toContain('Queued');
+    expect([await runsInStore(), await jobsEnqueued()]).toEqual([runsBefore, jobsBefore]);
+    const runIds: string[] = [];
+    for (const user of ['U0RUNNER1', 'U0GROUPIE']) {
+      const res = await h.slash(user, text);
+      expect(res.text, user).toContain('Queued run');
+      runIds.push(/`(r-[a-z0-9]+)`/.exec(res.text)![1]!);
+    }
+    // Re-running a phase is starting it again: the same rule.
+    const smoke = await waitFor('the smoke phase with its re-run button', () =>
+      threadOf(runIds[0]!).find((m) => buttonOn(m, ACTIONS.rerun) !== undefined),
+    );
+    const stranger = clickAs(TEAM, 'U0STRANGER', ACTIONS.rerun, smoke);
+    expect((await stranger.send()).status).toBe(200);
+    const refusal = await waitFor('the refusal', () => responseTexts(stranger.responseId)[0]);
+    expect(refusal).toMatch(
+      /You cannot re-run a phase of this run: only .*U0RUNNER1.*, role releaser may start this checklist/,
+    );
+    expect(await hasFact(runIds[0]!, 'rerun:1')).toBe(false);
+    const member = clickAs(TEAM, 'U0GROUPIE', ACTIONS.rerun, smoke);
+    expect((await member.send()).status).toBe(200);
+    await waitFor('the permitted re-run', async () =>
+      (await hasFact(runIds[0]!, 'rerun:1')) ? true : undefined,
+    );
   });
 
   it(

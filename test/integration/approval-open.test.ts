@@ -88,26 +88,45 @@ describe.skipIf(skipUnless('mongodb'))(`opening the approval on ${mongoKind()}`,
     await runAwaitingApproval('r-approve1');
     const deps = { store, now: () => new Date() } as unknown as WorkerDeps;
     const before = Date.now();
-    const first = await viewToShow(deps, tenant, 'r-approve1');
+    const first = (await viewToShow(deps, tenant, 'r-approve1'))?.view;
     expect(first?.status).toBe('awaiting-approval');
     const gate = first!.gates[0]!;
     expect(gate.open).toBe(true);
     expect(gate.expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 4 * 3600_000 - 1000);
     // Reached again (a retried job, the next sync, a second worker at once): the same clock.
-    const again = await Promise.all([1, 2, 3].map(() => viewToShow(deps, tenant, 'r-approve1')));
+    const again = await Promise.all(
+      [1, 2, 3].map(async () => (await viewToShow(deps, tenant, 'r-approve1'))?.view),
+    );
     for (const v of again) expect(v?.gates[0]?.expiresAt).toEqual(gate.expiresAt);
     const opened = (await store.factsFor(tenant, 'r-approve1')).filter((f) => f.kind === 'approval-opened');
     expect(opened).toHaveLength(1);
   });
 
+  it('keeps the status of the view that saw the most facts, whatever order the writes arrive in', async () => {
+    await runAwaitingApproval('r-approve3');
+    // A sync that saw 12 facts writes after one that saw 14 (its update was in flight meanwhile).
+    await store.setStatus(tenant, 'r-approve3', 'approved', 'pass', 14);
+    await store.setStatus(tenant, 'r-approve3', 'awaiting-approval', 'pass', 12);
+    expect((await store.getRun(tenant, 'r-approve3'))?.status).toBe('approved');
+    // The same or more facts: written.
+    await store.setStatus(tenant, 'r-approve3', 'approved', 'pass', 14);
+    await store.setStatus(tenant, 'r-approve3', 'rejected', 'pass', 15);
+    expect((await store.getRun(tenant, 'r-approve3'))?.status).toBe('rejected');
+    // The thread sync passes the version of the view it derived.
+    const loaded = await viewToShow(
+      { store, now: () => new Date() } as unknown as WorkerDeps,
+      tenant,
+      'r-approve3',
+    );
+    expect(loaded?.version).toBeGreaterThan(0);
+  });
+
   it('opens nothing for a run whose gates are not next (still running)', async () => {
     await runAwaitingApproval('r-approve2');
     await db.collection('facts').deleteOne({ _id: 'r-approve2|probes-done' as never });
-    const view = await viewToShow(
-      { store, now: () => new Date() } as unknown as WorkerDeps,
-      tenant,
-      'r-approve2',
-    );
+    const view = (
+      await viewToShow({ store, now: () => new Date() } as unknown as WorkerDeps, tenant, 'r-approve2')
+    )?.view;
     expect(view?.status).toBe('running');
     expect(view?.gates[0]?.expiresAt).toBeUndefined();
     expect((await store.factsFor(tenant, 'r-approve2')).some((f) => f.kind === 'approval-opened')).toBe(

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { mayRun, runGroups } from '../../src/approvals/policy.js';
 import { checklistFileByName, parseChecklist, resolveChecklistRef } from '../../src/checklist/load.js';
 import { checklistJsonSchema } from '../../src/checklist/schema.js';
 import { ChecklistError } from '../../src/errors.js';
@@ -124,5 +125,47 @@ describe('checklistFileByName (the bot and workers) vs resolveChecklistRef (the 
       expect(() => checklistFileByName(ref, dir), ref).toThrow(/no checklist .*available: .*clientsvia/);
     // The CLI takes a path as given.
     expect(resolveChecklistRef('/etc/hostname', dir)).toBe('/etc/hostname');
+  });
+});
+
+describe('run.allowed: who may start a checklist', () => {
+  const withRun = (allowed: string) => `${minimal}run:\n  allowed: ${allowed}\n`;
+  const actor = (userId: string, groups: string[] = []) => ({ userId, groups: new Set(groups) });
+
+  it('parses users, groups and roles, and refuses an undeclared role at its position', () => {
+    const c = parseChecklist(withRun('[U0RUNNER1, S0GROUP01, "@security"]'), { file: 'x.yml' });
+    expect(c.spec.run?.allowed).toEqual([
+      { user: 'U0RUNNER1' },
+      { group: 'S0GROUP01' },
+      { role: 'security' },
+    ]);
+    const [issue] = issuesOf(withRun('[U0RUNNER1, "@releasers"]'));
+    expect(issue).toMatchObject({ file: 'x.yml', line: 16 });
+    expect(issue!.message).toBe('role "releasers" is not declared under roles:');
+  });
+
+  it('lets anyone run a checklist without run:, and only the named people one with it', () => {
+    const open = parseChecklist(minimal, { file: 'x.yml' }).spec;
+    expect(mayRun(actor('U0ANYONE1'), open).ok).toBe(true);
+    expect(runGroups(open)).toEqual([]);
+    const guarded = parseChecklist(
+      withRun('[U0RUNNER1, S0GROUP01, "@security"]').replace(
+        'security: { users: [U0SEC0001] }',
+        'security: { users: [U0SEC0001], groups: [S0SECGRP1] }',
+      ),
+      { file: 'x.yml' },
+    ).spec;
+    expect(runGroups(guarded)).toEqual(['S0GROUP01', 'S0SECGRP1']);
+    expect(mayRun(actor('U0RUNNER1'), guarded).ok).toBe(true);
+    expect(mayRun(actor('U0SEC0001'), guarded).ok).toBe(true);
+    expect(mayRun(actor('U0MEMBER1', ['S0GROUP01']), guarded).ok).toBe(true);
+    expect(mayRun(actor('U0MEMBER2', ['S0SECGRP1']), guarded)).toMatchObject({
+      ok: true,
+      roles: ['security'],
+    });
+    expect(mayRun(actor('U0ANYONE1', ['S0OTHER01']), guarded)).toEqual({
+      ok: false,
+      rule: 'only <@U0RUNNER1>, <!subteam^S0GROUP01>, role security may start this checklist',
+    });
   });
 });
