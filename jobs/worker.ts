@@ -39,9 +39,11 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
   const prefix = deps.config.QUEUE_PREFIX;
   // Long enough for the worker to renew it during a slow probe, short enough that a killed worker's run resumes soon.
   const LOCK_MS = deps.config.JOB_LOCK_MS;
-  // A stall is a worker that died holding the job (deploys, OOM kills, SIGKILL). Runs and rollbacks
-  // resume idempotently, so they get many chances: BullMQ fails a job outright, without backoff,
-  // once it stalls more often than this (a soak of 20 random kills stalled one run more than 5 times).
+  // A stall is a worker that died holding the job (deploys, OOM kills, SIGKILL). Runs, rollbacks and
+  // thread syncs resume idempotently, so they get many chances: BullMQ fails a job outright, without
+  // backoff, once it stalls more often than this (a soak of 20 random kills stalled one run more than
+  // 5 times; a thread sync killed twice, with BullMQ's default of 1, left a decided run's thread
+  // and status unsynced).
   const MAX_STALLS = 50;
   const connection = workerConnection(redisUrl);
   connection.on('error', (err) => deps.log.warn({ err: describeError(err) }, 'redis connection error'));
@@ -63,7 +65,14 @@ export function createWorkers(deps: WorkerDeps, redisUrl: string): WorkerHandle 
       const data = threadJob.payload.parse(job.data);
       await syncThread(deps, data.tenant, data.runId, { phases: 'all' });
     },
-    { connection, prefix, concurrency: 8, lockDuration: LOCK_MS, stalledInterval: LOCK_MS },
+    {
+      connection,
+      prefix,
+      concurrency: 8,
+      lockDuration: LOCK_MS,
+      stalledInterval: LOCK_MS,
+      maxStalledCount: MAX_STALLS,
+    },
   );
   const rollback = new Worker<RollbackJob>(
     rollbackJob.name,
