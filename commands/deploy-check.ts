@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '@slack/bolt';
 import { enqueueRun, enqueueThreadSync, queueKnownDown, queueUnavailable } from '../jobs/queues.js';
 import { requireView } from '../jobs/view.js';
@@ -137,16 +138,12 @@ const GROUPS_WAIT_MS = 2000;
 async function mayStart(ctx: Ctx, checklist: Checklist): Promise<Decision> {
   const { deps, command, tenant } = ctx;
   const candidates = runGroups(checklist.spec);
-  let groups: Set<string> | undefined = new Set();
-  if (candidates.length) {
-    let timer: NodeJS.Timeout | undefined;
-    groups = await Promise.race([
-      deps.groups.groupsOf(ctx.client, tenant.teamId, command.user_id, candidates),
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), GROUPS_WAIT_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
-  }
+  const groups = candidates.length
+    ? await Promise.race([
+        deps.groups.groupsOf(ctx.client, tenant.teamId, command.user_id, candidates),
+        sleep(GROUPS_WAIT_MS, undefined, { ref: false }),
+      ])
+    : new Set<string>();
   if (!groups)
     return { ok: false, rule: 'Slack did not list your user groups in time; try again in a moment' };
   return mayRun({ userId: command.user_id, groups }, checklist.spec);

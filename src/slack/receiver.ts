@@ -1,57 +1,15 @@
-import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { RequestListener, Server, ServerOptions } from 'node:http';
 import type { Server as HTTPSServer, ServerOptions as HTTPSServerOptions } from 'node:https';
 import type { ListenOptions } from 'node:net';
-import { HTTPReceiver, type HTTPReceiverOptions } from '@slack/bolt';
+import { HTTPModuleFunctions, HTTPReceiver, type HTTPReceiverOptions } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { SizedResponse } from '../http/sized-response.js';
 import { type SignatureRefusal, verifySlackSignature } from '../http/slack-signature.js';
 
 /** Where Slack posts commands and interactions (the manifest's request URLs). */
 export const SLACK_EVENTS_PATH = '/slack/events';
-/** Bolt's own limit on a request body. */
-export const SLACK_BODY_LIMIT = 4 * 1024 * 1024;
-
-function refuse(res: ServerResponse, status: 401 | 413): void {
-  res.writeHead(status, status === 413 ? { connection: 'close' } : {});
-  res.end();
-}
-
-/**
- * Reads the body of a request to the events path, up to `limit` bytes. `undefined` when it is
- * larger (answered 413 here, the rest of the upload not read).
- */
-function readBody(
-  req: IncomingMessage,
-  res: ServerResponse,
-  limit: number,
-  done: (raw?: Buffer) => void,
-): void {
-  if (Number(req.headers['content-length'] ?? 0) > limit) {
-    refuse(res, 413);
-    req.destroy();
-    done();
-    return;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = false;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-    else if (!over) {
-      over = true;
-      refuse(res, 413);
-      req.destroy();
-      done();
-    }
-  });
-  req.on('end', () => {
-    if (!over) done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-  });
-  req.on('error', () => {
-    if (!over && !res.headersSent) refuse(res, 401);
-  });
-}
+/** Bolt's own limit on a request body (4 MB). */
+export const SLACK_BODY_LIMIT = HTTPModuleFunctions.defaultBodyLimit;
 
 /**
  * Bolt's HTTPReceiver with the Slack signature checked by us (src/http/slack-signature.ts) before
@@ -112,18 +70,23 @@ function signedOnly(
     // Routed exactly as Bolt routes (WHATWG pathname: `/slack/./events` is the events path too).
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     if (pathname !== SLACK_EVENTS_PATH || req.method?.toUpperCase() !== 'POST') return next(req, res);
-    readBody(req, res, SLACK_BODY_LIMIT, (raw) => {
-      if (!raw) return;
-      const verdict = verifySlackSignature(signingSecret, req.headers, raw.toString(), now());
-      if (!verdict.ok) {
-        onRefused(verdict.reason);
-        return refuse(res, 401);
-      }
-      // Bolt reads `rawBody` instead of the (now consumed) stream when it is there.
-      (req as IncomingMessage & { rawBody: Buffer }).rawBody = verdict.sslCheck
-        ? Buffer.from('ssl_check=1')
-        : raw;
-      next(req, res);
-    });
+    // Bolt's own body reader (limit, 413); it leaves `rawBody` on the request, which Bolt then
+    // reads instead of the consumed stream.
+    HTTPModuleFunctions.bufferIncomingMessage(req, SLACK_BODY_LIMIT).then(
+      (buffered) => {
+        const verdict = verifySlackSignature(signingSecret, req.headers, buffered.rawBody.toString(), now());
+        if (!verdict.ok) {
+          onRefused(verdict.reason);
+          return HTTPModuleFunctions.buildNoBodyResponse(res, 401);
+        }
+        if (verdict.sslCheck) buffered.rawBody = Buffer.from('ssl_check=1');
+        next(buffered, res);
+      },
+      (err: unknown) =>
+        HTTPModuleFunctions.buildNoBodyResponse(
+          res,
+          HTTPModuleFunctions.isRawBodyError(err) && err.statusCode === 413 ? 413 : 401,
+        ),
+    );
   };
 }
